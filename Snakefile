@@ -1,0 +1,34 @@
+# codecfake: codec-resynthesized anti-spoofing data (CodecFake+ style).
+#   corpus -> manifest -> speaker split -> (bona fide | codec x split x shard) -> 16 kHz -> protocols
+# Rules are thin: inputs, outputs, env, and one `python -m codecfake` call; the logic lives in codecfake/.
+import sys
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+sys.path.insert(0, workflow.basedir)
+
+from codecfake.workflow import Plan
+
+configfile: "config.yaml"
+validate(config, "config.schema.yaml")
+plan = Plan(config, workflow.basedir)
+R = plan.results
+
+# Jobs import the codecfake package from the workflow, whatever env they run in.
+shell.prefix("export PYTHONPATH='%s'${{PYTHONPATH:+:$PYTHONPATH}}; " % workflow.basedir)
+
+wildcard_constraints:
+    **plan.wildcard_constraints(),
+
+
+rule all:
+    input:
+        plan.protocols(),
+        plan.manifests(),
+
+
+include: "rules/corpus.smk"
+include: "rules/weights.smk"
+include: "rules/resynth.smk"
+include: "rules/protocols.smk"

@@ -1,0 +1,81 @@
+"""The interface every codec family implements.
+
+A wrapper turns a batch of waveforms at the codec's native rate into their encode/decode resynthesis. The job
+around it (codecfake.resynth) does everything else: reading, resampling, batching, trimming, writing.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import torch
+
+from codecfake import weights as weight_files
+from codecfake.registry import CodecEntry
+
+WEIGHTS_MODES = ("pretrained", "random")
+
+
+class CodecWrapper(ABC):
+    #: Top-level modules the family needs; `codecfake codecs` reports whether they import here.
+    requires: tuple[str, ...] = ()
+    #: True when right-padding a batch leaves each item's output prefix unchanged (causal encoder and decoder),
+    #: so utterances of different lengths can share a batch without changing any output sample.
+    causal: bool = False
+    #: Samples (at the native rate) by which the decoded audio lags its input; the job removes them.
+    delay_samples: int = 0
+
+    def __init__(self, entry: CodecEntry):
+        self.entry = entry
+        self.name = entry.protocol_name
+        self.sample_rate = entry.sample_rate
+        self.settings = dict(entry.settings)
+        self.model: torch.nn.Module | None = None
+        self.device = torch.device("cpu")
+        self.weights_mode: str | None = None
+        self.weights_sha256: dict[str, str] = {}
+
+    @property
+    @abstractmethod
+    def hop_length(self) -> int:
+        """Samples per code frame at the native rate; shorter input cannot be encoded."""
+
+    @abstractmethod
+    def build(self, arch: dict) -> torch.nn.Module:
+        """The model's architecture from its hyper-parameters (resources/arch/), with untrained weights."""
+
+    @abstractmethod
+    def load_pretrained(self, arch: dict, files: dict[str, Path]) -> torch.nn.Module:
+        """The released model from verified local checkpoint files, through the upstream package's loader."""
+
+    def randomize(self, model: torch.nn.Module, seed: int) -> None:
+        """Make random weights meaningful: families whose quantizers start empty fill them here."""
+
+    @abstractmethod
+    def codec(self, wav: torch.Tensor) -> torch.Tensor:
+        """Encode then decode a [B, T] batch at the native rate; returns [B, T'] (T' may differ from T)."""
+
+    def load(self, device: str = "cpu", weights: str = "pretrained", weights_dir=None, seed: int = 0):
+        if weights not in WEIGHTS_MODES:
+            raise ValueError(f"weights must be one of {WEIGHTS_MODES}, got {weights!r}")
+        arch = self.entry.architecture_params()
+        if weights == "random":
+            torch.manual_seed(seed)
+            model = self.build(arch)
+            self.randomize(model, seed)
+        else:
+            files = weight_files.ensure_all(self.entry, weights_dir)
+            self.weights_sha256 = {key: weight_files.sha256_of(path) for key, path in files.items()}
+            model = self.load_pretrained(arch, files)
+        self.device = torch.device(device)
+        self.model = model.to(self.device).eval()
+        self.weights_mode = weights
+        return self
+
+    def resynthesize(self, wav: torch.Tensor) -> torch.Tensor:
+        """Encode/decode a [B, T] float batch; returns [B, T'] float32 on the CPU."""
+        if self.model is None:
+            raise RuntimeError(f"{self.name}: call load() before resynthesize()")
+        with torch.inference_mode():
+            out = self.codec(wav.to(self.device, torch.float32))
+        return out.float().cpu()

@@ -1,0 +1,69 @@
+"""Vocos-EnCodec (Siuzdak 2023): EnCodec's RVQ tokens decoded by Vocos' Fourier-domain vocoder.
+
+Vocos' EncodecFeatures builds its EnCodec with `pretrained=True` (a download from inside the constructor). The
+wrapper hands it the EnCodec model it has built itself (random, or loaded from the verified checkpoint), so no
+hidden download happens and the offline random build uses the same classes.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from unittest import mock
+
+import torch
+import yaml
+
+from codec_wrappers.base import CodecWrapper
+from codec_wrappers.encodec import build_encodec, load_encodec_checkpoint, randomize_encodec
+from codecfake import RESOURCES
+
+
+class VocosWrapper(CodecWrapper):
+    requires = ("vocos", "encodec")
+
+    @property
+    def hop_length(self) -> int:
+        return 320
+
+    def _from_hparams(self, arch: dict, encodec_model):
+        from vocos import Vocos
+
+        hparams = {k: v for k, v in arch.items() if k != "encodec"}
+        with tempfile.TemporaryDirectory() as tmp:
+            config = Path(tmp) / "config.yaml"
+            config.write_text(yaml.safe_dump(hparams))
+            factory = mock.Mock(return_value=encodec_model)
+            with mock.patch("vocos.feature_extractors.EncodecModel.encodec_model_24khz", factory):
+                return Vocos.from_hparams(str(config))
+
+    def _encodec_arch(self, arch: dict) -> dict:
+        return yaml.safe_load((RESOURCES.parent / arch["encodec"]).read_text())
+
+    def build(self, arch):
+        return self._from_hparams(arch, build_encodec(self._encodec_arch(arch)))
+
+    def randomize(self, model, seed):
+        """Seed EnCodec's codebooks, then copy them into the table Vocos embeds codes with (upstream does so at
+        construction, when the codebooks were still empty)."""
+        extractor = model.feature_extractor
+        randomize_encodec(extractor.encodec, seed)
+        books = [vq.codebook for vq in extractor.encodec.quantizer.vq.layers[: extractor.num_q]]
+        extractor.codebook_weights.data.copy_(torch.cat(books, dim=0))
+
+    def load_pretrained(self, arch, files):
+        encodec_model = load_encodec_checkpoint(self._encodec_arch(arch), files["encodec"])
+        model = self._from_hparams(arch, encodec_model)
+        state = torch.load(files["model"], map_location="cpu")
+        state.update({"feature_extractor.encodec." + k: v for k, v in encodec_model.state_dict().items()})
+        model.load_state_dict(state)
+        return model
+
+    def bandwidth_id(self) -> torch.Tensor:
+        bandwidths = self.model.feature_extractor.bandwidths
+        return torch.tensor([bandwidths.index(float(self.settings["bandwidth"]))], device=self.device)
+
+    def codec(self, wav):
+        return self.model(wav, bandwidth_id=self.bandwidth_id())
+
+
+WRAPPER = VocosWrapper

@@ -1,0 +1,3 @@
+from codecfake.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,198 @@
+"""The `codecfake` command: every step a rule runs, plus the user-facing registry listing.
+
+Rules stay thin (inputs, outputs, env, one call here); each subcommand is one function of the package.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _devices(name: str) -> str:
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return name
+
+
+def cmd_demo_corpus(args) -> None:
+    from codecfake.demo import make_corpus
+
+    count = make_corpus(args.out, args.speakers, args.utterances, args.min_seconds, args.max_seconds, args.seed)
+    print(f"demo corpus: {count} utterances of {len(args.speakers)} speakers under {args.out}", file=sys.stderr)
+
+
+def cmd_download_vctk(args) -> None:
+    import zipfile
+
+    from codecfake.corpus import vctk_layout
+    from codecfake.download import download
+
+    layout = vctk_layout()
+    dest = Path(args.dest)
+    archive = download(layout["url"], dest / layout["archive_name"], sha256=layout["sha256"])
+    with zipfile.ZipFile(archive) as handle:
+        handle.extractall(dest)
+
+
+def cmd_manifest(args) -> None:
+    from codecfake.corpus import read_user_manifest, read_vctk
+    from codecfake.tables import write_tsv_atomic
+
+    frame = read_user_manifest(args.user_manifest) if args.user_manifest else read_vctk(args.vctk, args.mic)
+    write_tsv_atomic(frame, args.out)
+    print(f"manifest: {len(frame)} utterances, {frame['speaker'].nunique()} speakers", file=sys.stderr)
+
+
+def cmd_split(args) -> None:
+    from codecfake.split import assign_splits
+    from codecfake.tables import read_tsv, write_tsv_atomic
+
+    parts = assign_splits(read_tsv(args.manifest), args.dev, args.eval)
+    for name, part in parts.items():
+        write_tsv_atomic(part.assign(split=name), Path(args.out_dir) / f"{name}.tsv")
+        print(f"split {name}: {len(part)} utterances, {part['speaker'].nunique()} speakers", file=sys.stderr)
+
+
+def cmd_bonafide(args) -> None:
+    from codecfake.resynth import run_bonafide_shard
+
+    stats = run_bonafide_shard(args.split_manifest, args.shard, args.results_dir, args.table, args.rejects,
+                               args.format)
+    print(stats.summary(f"bonafide {args.shard}"), file=sys.stderr)
+
+
+def cmd_resynth(args) -> None:
+    import torch
+
+    import codec_wrappers
+    from codecfake.resynth import run_codec_shard
+
+    torch.set_num_threads(args.threads)
+    codec = codec_wrappers.load(args.codec, device=_devices(args.device), weights=args.weights,
+                                weights_dir=args.weights_dir, seed=args.seed)
+    stats = run_codec_shard(args.split_manifest, args.shard, codec, args.results_dir, args.table, args.rejects,
+                            args.format, args.batch_seconds, args.batch_items)
+    print(stats.summary(f"{args.codec} {args.shard}") + f"; {stats.codec_seconds:.1f} s in the codec",
+          file=sys.stderr)
+
+
+def cmd_protocol(args) -> None:
+    from codecfake.protocols import summarize, write_split
+
+    manifest = write_split(args.bonafide_tables, args.codec_tables, args.codecs, args.rejects_tables,
+                           args.protocol, args.manifest, args.rejects)
+    print(summarize(manifest, args.rejects, args.split), file=sys.stderr)
+
+
+def cmd_codecs(args) -> None:
+    from codecfake.registry import codecs
+
+    columns = ["protocol_name", "id", "family", "config", "QUA", "AUX", "DEC", "sample_rate", "env", "importable"]
+    rows = [[e.protocol_name, e.id, e.family, e.config, e.QUA, e.AUX, e.DEC, str(e.sample_rate), e.env,
+             str(e.importable()).lower()] for e in codecs().values()]
+    if args.format == "tsv":
+        print("\t".join(columns))
+        for row in rows:
+            print("\t".join(row))
+    else:
+        widths = [max(len(c), *(len(r[i]) for r in rows)) for i, c in enumerate(columns)]
+        for row in [columns, *rows]:
+            print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def cmd_fetch_weights(args) -> None:
+    from codecfake import registry, weights
+
+    for name in args.codecs:
+        files = weights.ensure_all(registry.get(name), args.weights_dir)
+        for key, path in files.items():
+            print(f"{name}\t{key}\t{path}\t{weights.sha256_of(path)}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="codecfake", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo-corpus", help="write the synthetic demo corpus (VCTK layout)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--speakers", nargs="+", required=True)
+    p.add_argument("--utterances", type=int, default=3)
+    p.add_argument("--min-seconds", type=float, default=1.0)
+    p.add_argument("--max-seconds", type=float, default=2.5)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo_corpus)
+
+    p = sub.add_parser("download-vctk", help="download and extract VCTK 0.92 (resumable, sha256-checked)")
+    p.add_argument("--dest", required=True)
+    p.set_defaults(func=cmd_download_vctk)
+
+    p = sub.add_parser("manifest", help="corpus -> manifest TSV")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--vctk")
+    source.add_argument("--user-manifest")
+    p.add_argument("--mic", default="mic1", choices=["mic1", "mic2"])
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_manifest)
+
+    p = sub.add_parser("split", help="speaker-disjoint train/dev/eval manifests")
+    p.add_argument("--manifest", required=True)
+    p.add_argument("--dev", nargs="+", required=True)
+    p.add_argument("--eval", nargs="+", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.set_defaults(func=cmd_split)
+
+    for name, func, help_text in (("bonafide", cmd_bonafide, "bona fide shard -> 16 kHz"),
+                                  ("resynth", cmd_resynth, "codec resynthesis of one shard")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--split-manifest", required=True)
+        p.add_argument("--shard", required=True, help="like 007of064")
+        p.add_argument("--results-dir", required=True)
+        p.add_argument("--table", required=True)
+        p.add_argument("--rejects", required=True)
+        p.add_argument("--format", default="wav", choices=["wav", "flac"])
+        p.set_defaults(func=func)
+        if name == "resynth":
+            p.add_argument("--codec", required=True)
+            p.add_argument("--weights", default="pretrained", choices=["pretrained", "random"])
+            p.add_argument("--weights-dir", default="weights")
+            p.add_argument("--device", default="auto")
+            p.add_argument("--seed", type=int, default=0)
+            p.add_argument("--batch-seconds", type=float, default=60.0)
+            p.add_argument("--batch-items", type=int, default=16)
+            p.add_argument("--threads", type=int, default=1)
+
+    p = sub.add_parser("protocol", help="CoRS protocol + manifest of one split from its shard tables")
+    p.add_argument("--split", required=True)
+    p.add_argument("--codecs", nargs="*", default=[])
+    p.add_argument("--bonafide-tables", nargs="+", required=True)
+    p.add_argument("--codec-tables", nargs="*", default=[])
+    p.add_argument("--rejects-tables", nargs="*", default=[])
+    p.add_argument("--protocol", required=True)
+    p.add_argument("--manifest", required=True)
+    p.add_argument("--rejects", required=True)
+    p.set_defaults(func=cmd_protocol)
+
+    p = sub.add_parser("codecs", help="the codec registry, with whether each family imports here")
+    p.add_argument("--format", default="table", choices=["table", "tsv"])
+    p.set_defaults(func=cmd_codecs)
+
+    p = sub.add_parser("fetch-weights", help="download and verify codec checkpoints ahead of a run")
+    p.add_argument("--codecs", nargs="+", required=True)
+    p.add_argument("--weights-dir", default="weights")
+    p.set_defaults(func=cmd_fetch_weights)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from codecfake.errors import UserError
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except UserError as err:
+        print(f"codecfake {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0

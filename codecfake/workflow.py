@@ -1,0 +1,100 @@
+"""What the Snakefile needs at parse time: paths, shard names, codec envs and the checks a config must pass.
+
+Everything here is derived from the validated config and the registry, without reading the corpus, so building
+the DAG costs the same for 100 utterances as for 44,455.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from codecfake import registry
+from codecfake.errors import UserError
+from codecfake.shard import shard_name
+from codecfake.split import SPLITS
+
+
+class Plan:
+    def __init__(self, config: dict, basedir: str | Path):
+        self.config = config
+        self.basedir = Path(basedir)
+        self.results = config["results_dir"].rstrip("/")
+        self.codecs = list(config["codecs"])
+        known = registry.codecs()
+        for index, name in enumerate(self.codecs):
+            if name not in known:
+                raise UserError(f"config codecs[{index}]: unknown codec {name!r}; `codecfake codecs` lists the "
+                                f"{len(known)} registered configurations")
+        self._check_corpus()
+
+    # -- paths -------------------------------------------------------------------------------------------
+    def path(self, relative: str) -> str:
+        return f"{self.results}/{relative}"
+
+    def shards(self, split: str) -> list[str]:
+        count = self.config["shards"][split]
+        return [shard_name(index, count) for index in range(count)]
+
+    def shard_tables(self, subset: str, split: str, kind: str = "tsv") -> list[str]:
+        return [self.path(f"shards/{subset}/{split}/{shard}.{kind}") for shard in self.shards(split)]
+
+    def codec_tables(self, split: str, kind: str = "tsv") -> list[str]:
+        return [table for codec in self.codecs for table in self.shard_tables(codec, split, kind)]
+
+    def wildcard_constraints(self) -> dict[str, str]:
+        return {"codec": "|".join(re.escape(c) for c in self.codecs) or "(?!)",
+                "split": "|".join(SPLITS), "shard": r"\d+of\d+"}
+
+    # -- corpus --------------------------------------------------------------------------------------------
+    def _check_corpus(self) -> None:
+        corpus = self.config["corpus"]
+        if corpus["manifest"] or self.config["demo_corpus"] or corpus["download"]:
+            return
+        audio = Path(corpus["root"]) / "wav48_silence_trimmed"
+        if not audio.is_dir():
+            raise UserError(f"corpus.root: VCTK 0.92 not found, expected {audio}. Set corpus.root to your copy, "
+                            f"corpus.download: true to fetch it, or corpus.manifest to use another corpus.")
+
+    def corpus_inputs(self) -> list[str]:
+        """What the manifest rule waits for: a user manifest, the demo corpus, or the VCTK download."""
+        corpus = self.config["corpus"]
+        if corpus["manifest"]:
+            return [corpus["manifest"]]
+        if self.config["demo_corpus"]:
+            return [self.path("corpus/demo_corpus.done")]
+        if corpus["download"] and not (Path(corpus["root"]) / "wav48_silence_trimmed").is_dir():
+            return [self.path("corpus/vctk_download.done")]
+        return []
+
+    def manifest_source(self) -> str:
+        corpus = self.config["corpus"]
+        if corpus["manifest"]:
+            return f"--user-manifest {corpus['manifest']}"
+        return f"--vctk {corpus['root']} --mic {corpus['mic']}"
+
+    # -- codecs -------------------------------------------------------------------------------------------
+    def env(self, codec: str) -> str:
+        return str(self.basedir / registry.get(codec).env)
+
+    def fingerprint(self, codec: str) -> str:
+        """Everything that defines a codec's output: a change here reruns that codec's jobs, and only those."""
+        entry = registry.get(codec)
+        return json.dumps({"settings": entry.settings, "weights": entry.weights, "architecture":
+                           entry.architecture_params(), "sample_rate": entry.sample_rate,
+                           "mode": self.config["weights"]}, sort_keys=True)
+
+    def weights_inputs(self, codec: str) -> list[str]:
+        if self.config["weights"] != "pretrained":
+            return []
+        return [f"{self.config['weights_dir']}/checksums/{codec}.tsv"]
+
+    def resynth_gpus(self) -> int:
+        return 1 if self.config["device"] == "cuda" else 0
+
+    # -- targets --------------------------------------------------------------------------------------------
+    def protocols(self) -> list[str]:
+        return [self.path(f"protocols/CoRS_{split}.txt") for split in SPLITS]
+
+    def manifests(self) -> list[str]:
+        return [self.path(f"manifests/cors_{split}.tsv") for split in SPLITS]
