@@ -5,6 +5,7 @@ around it (codecfake.resynth) does everything else: reading, resampling, batchin
 """
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -34,6 +35,8 @@ class CodecWrapper(ABC):
         self.device = torch.device("cpu")
         self.weights_mode: str | None = None
         self.weights_sha256: dict[str, str] = {}
+        #: Wall seconds spent inside encode/decode so far (jobs report their overhead against it).
+        self.codec_seconds = 0.0
 
     @property
     @abstractmethod
@@ -76,6 +79,8 @@ class CodecWrapper(ABC):
         """Encode/decode a [B, T] float batch; returns [B, T'] float32 on the CPU."""
         if self.model is None:
             raise RuntimeError(f"{self.name}: call load() before resynthesize()")
+        start = time.perf_counter()
         with torch.inference_mode():
-            out = self.codec(wav.to(self.device, torch.float32))
-        return out.float().cpu()
+            out = self.codec(wav.to(self.device, torch.float32)).float().cpu()
+        self.codec_seconds += time.perf_counter() - start
+        return out

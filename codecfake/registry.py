@@ -1,4 +1,4 @@
-"""The codec registry (resources/codecs.yaml) as typed entries.
+"""The codec registry (resources/codecs/*.yaml, one file per family) as typed entries.
 
 Everything the pipeline knows about a codec configuration comes from this one table, so adding a codec is one
 entry here plus its wrapper module and env file.
@@ -57,14 +57,19 @@ class CodecEntry:
 
 
 @lru_cache(maxsize=None)
-def _load(path: str) -> dict[str, CodecEntry]:
-    raw = yaml.safe_load(Path(path).read_text())
-    return {name: CodecEntry(protocol_name=name, **fields) for name, fields in raw.items()}
+def _load(folder: str) -> dict[str, CodecEntry]:
+    table: dict[str, CodecEntry] = {}
+    for path in sorted(Path(folder).glob("*.yaml")):
+        for name, fields in (yaml.safe_load(path.read_text()) or {}).items():
+            if name in table:
+                raise ValueError(f"{path}: codec {name!r} is registered twice")
+            table[name] = CodecEntry(protocol_name=name, **fields)
+    return table
 
 
-def codecs(path: Path | None = None) -> dict[str, CodecEntry]:
-    """All registered configurations, keyed by protocol name, in file order."""
-    return _load(str(path or RESOURCES / "codecs.yaml"))
+def codecs(folder: Path | None = None) -> dict[str, CodecEntry]:
+    """All registered configurations (resources/codecs/<family>.yaml), keyed by protocol name."""
+    return _load(str(folder or RESOURCES / "codecs"))
 
 
 def get(name: str) -> CodecEntry:

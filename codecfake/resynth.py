@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm import tqdm
 
 from codecfake.audio import (TARGET_RATE, BadAudio, fit_length, probe, read_mono, resample, signal_checks,
@@ -84,8 +83,8 @@ class _Shard:
         self.stats.audio_seconds += checks["duration"]
 
     def finish(self, table, rejects) -> JobStats:
-        write_tsv_atomic(pd.DataFrame(self.rejects, columns=REJECT_COLUMNS), rejects)
-        write_tsv_atomic(pd.DataFrame(self.outputs, columns=SHARD_COLUMNS), table)
+        write_tsv_atomic(pd.DataFrame(self.rejects, columns=REJECT_COLUMNS).sort_values("source_utt"), rejects)
+        write_tsv_atomic(pd.DataFrame(self.outputs, columns=SHARD_COLUMNS).sort_values("utt_id"), table)
         return self.stats
 
 
@@ -104,10 +103,26 @@ def run_bonafide_shard(split_manifest, shard: str, results_dir, table, rejects, 
     return job.finish(table, rejects)
 
 
+def resynthesize_batch(codec, waves: list[np.ndarray], targets: list[int]) -> list[np.ndarray]:
+    """Waves at the codec's rate -> 16 kHz resyntheses, each delay-corrected, trimmed to its input's duration and
+    fitted to its bona fide file's exact length (`targets`)."""
+    import torch  # here, not at the top: bona fide jobs import this module in the core env, which has no torch
+
+    padded = torch.zeros(len(waves), max(len(wave) for wave in waves))
+    for slot, wave in enumerate(waves):
+        padded[slot, : len(wave)] = torch.from_numpy(wave)
+    decoded = codec.resynthesize(padded).numpy()
+    outputs = []
+    for slot, (wave, target) in enumerate(zip(waves, targets)):
+        aligned = fit_length(decoded[slot, codec.delay_samples:], len(wave))
+        outputs.append(fit_length(resample(aligned, codec.sample_rate, TARGET_RATE), target))
+    return outputs
+
+
 def run_codec_shard(split_manifest, shard: str, codec, results_dir, table, rejects, fmt: str = "wav",
                     batch_seconds: float = 60.0, batch_items: int = 16) -> JobStats:
     """Resynthesize a shard through a loaded codec wrapper (codec_wrappers.load)."""
-    start = time.perf_counter()
+    start, codec_start = time.perf_counter(), codec.codec_seconds
     job = _Shard(split_manifest, shard, codec.name, results_dir, fmt)
     rate = codec.sample_rate
     usable, lengths = [], []
@@ -139,17 +154,10 @@ def run_codec_shard(split_manifest, shard: str, codec, results_dir, table, rejec
         progress.update(len(batch))
         if not items:
             continue
-        longest = max(len(wave) for _, wave, _ in items)
-        padded = torch.zeros(len(items), longest)
-        for slot, (_, wave, _) in enumerate(items):
-            padded[slot, : len(wave)] = torch.from_numpy(wave)
-        tick = time.perf_counter()
-        decoded = codec.resynthesize(padded).numpy()
-        job.stats.codec_seconds += time.perf_counter() - tick
-        delay = codec.delay_samples
-        for slot, (row, wave, target) in enumerate(items):
-            aligned = fit_length(decoded[slot, delay:], len(wave))
-            job.write(row, fit_length(resample(aligned, rate, TARGET_RATE), target), delay, codec.weights_mode)
+        outputs = resynthesize_batch(codec, [wave for _, wave, _ in items], [target for _, _, target in items])
+        for (row, _, _), audio in zip(items, outputs):
+            job.write(row, audio, codec.delay_samples, codec.weights_mode)
     progress.close()
+    job.stats.codec_seconds = codec.codec_seconds - codec_start
     job.stats.wall_seconds = time.perf_counter() - start
     return job.finish(table, rejects)

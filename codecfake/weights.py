@@ -1,4 +1,4 @@
-"""Codec checkpoints: where each comes from (resources/codecs.yaml), where it lives locally, and its checksum.
+"""Codec checkpoints: where each comes from (resources/codecs/<family>.yaml), where it lives locally, and its checksum.
 
 A source is a hub file `{hub, revision, file}` (revision pinned to a commit) or a release `{url}`; either may
 carry `sha256` (full, or the prefix the upstream loader itself checks). Files are kept under
@@ -47,7 +47,7 @@ def _fetch(entry: CodecEntry, spec: dict, path: Path) -> None:
     if "hub" in spec:
         if not COMMIT.match(str(spec["revision"])):
             raise WeightsUnavailable(f"{entry.protocol_name}: hub revision {spec['revision']!r} is not a pinned "
-                                     f"commit sha; pin it in resources/codecs.yaml")
+                                     f"commit sha; pin it in resources/codecs/")
         from huggingface_hub import hf_hub_download
 
         fetched = hf_hub_download(spec["hub"], spec["file"], revision=spec["revision"],
@@ -62,7 +62,7 @@ def _fetch(entry: CodecEntry, spec: dict, path: Path) -> None:
 def ensure_all(entry: CodecEntry, weights_dir=None, allow_download: bool = True) -> dict[str, Path]:
     """Local, verified paths of all of a configuration's checkpoint files, downloading what is missing."""
     if not entry.weights:
-        raise WeightsUnavailable(f"{entry.protocol_name}: no weights source in resources/codecs.yaml")
+        raise WeightsUnavailable(f"{entry.protocol_name}: no weights source in resources/codecs/")
     files = {}
     for key, spec in entry.weights.items():
         path = local_path(entry, spec, weights_dir)

@@ -1,0 +1,104 @@
+"""Corpus -> manifest -> split -> shards."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from codecfake.corpus import CorpusError, read_user_manifest, read_vctk
+from codecfake.shard import length_batches, parse_shard, shard_name, shard_slice
+from codecfake.split import SplitError, assign_splits
+
+
+def make_vctk(root, speakers=("p225", "p226", "p227"), utts=2, rate=48000):
+    for spk in speakers:
+        for n in range(1, utts + 1):
+            for mic, scale in (("mic1", 0.1), ("mic2", 0.2)):
+                path = root / "wav48_silence_trimmed" / spk / f"{spk}_{n:03d}_{mic}.flac"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                sf.write(path, np.full(rate // 2 + n, scale, np.float32), rate)
+            text = root / "txt" / spk / f"{spk}_{n:03d}.txt"
+            text.parent.mkdir(parents=True, exist_ok=True)
+            text.write_text(f"Text {spk} {n}.\n")
+    return root
+
+
+def test_vctk_tree_to_manifest(tmp_path):
+    root = make_vctk(tmp_path / "VCTK")
+    (root / "txt" / "p227" / "p227_002.txt").unlink()  # VCTK has audio without text (p315): kept, empty text
+    frame = read_vctk(root, mic="mic2")
+    assert list(frame.columns) == ["utt_id", "speaker", "path", "sample_rate", "samples", "duration", "text"]
+    assert frame["utt_id"].tolist() == [f"{s}_{n:03d}" for s in ("p225", "p226", "p227") for n in (1, 2)]
+    row = frame.iloc[1]
+    assert row.speaker == "p225" and row.path.endswith("p225_002_mic2.flac") and row.text == "Text p225 2."
+    assert (row.sample_rate, row.samples, row.duration) == (48000, 24002, round(24002 / 48000, 6))
+    assert frame.iloc[-1].text == ""
+    assert read_vctk(root).iloc[0].path.endswith("_mic1.flac")
+
+
+def test_absent_vctk_names_expected_path(tmp_path):
+    with pytest.raises(CorpusError, match=str(tmp_path / "nope" / "wav48_silence_trimmed")):
+        read_vctk(tmp_path / "nope")
+
+
+def test_user_manifest_relative_paths_and_missing_columns(tmp_path):
+    sf.write(tmp_path / "a.wav", np.zeros(800, np.float32), 8000)
+    (tmp_path / "m.tsv").write_text("utt_id\tspeaker\tpath\nu1\tspk1\ta.wav\nu2\tspk1\tmissing.wav\n")
+    frame = read_user_manifest(tmp_path / "m.tsv")
+    assert frame.loc[0, "path"] == str((tmp_path / "a.wav").resolve()) and frame.loc[0, "sample_rate"] == 8000
+    assert frame.loc[1, "samples"] == 0  # unreadable: kept, the shard jobs reject it with the reason
+    (tmp_path / "bad.tsv").write_text("utt\tspeaker\tpath\n")
+    with pytest.raises(CorpusError, match="missing column.*utt_id"):
+        read_user_manifest(tmp_path / "bad.tsv")
+
+
+def speakers_frame(speakers, per=3):
+    return pd.DataFrame([{"utt_id": f"{s}_{n:03d}", "speaker": s} for s in speakers for n in range(per)])
+
+
+def test_split_is_speaker_disjoint_and_complete():
+    frame = speakers_frame(["p225", "p226", "p227", "p228", "p229", "p230"])
+    parts = assign_splits(frame, ["p226", "p229"], ["p227", "p228"])
+    assert set(parts["dev"].speaker) == {"p226", "p229"} and set(parts["eval"].speaker) == {"p227", "p228"}
+    assert set(parts["train"].speaker) == {"p225", "p230"}
+    assert sum(len(p) for p in parts.values()) == len(frame)
+
+
+def test_split_missing_speaker_is_an_error_naming_the_field():
+    frame = speakers_frame(["p225", "p226", "p227"])
+    with pytest.raises(SplitError, match=r"split\.eval: speaker\(s\) p228 not in the corpus"):
+        assign_splits(frame, ["p226"], ["p227", "p228"])
+    with pytest.raises(SplitError, match="both"):
+        assign_splits(frame, ["p226"], ["p226"])
+
+
+@pytest.mark.parametrize("n_rows,count", [(0, 3), (1, 4), (10, 3), (44455, 64), (7, 7)])
+def test_shards_partition_the_split(n_rows, count):
+    frame = pd.DataFrame({"utt_id": [f"u{i:06d}" for i in np.random.default_rng(0).permutation(n_rows)]})
+    slices = [shard_slice(frame, i, count) for i in range(count)]
+    ids = [u for part in slices for u in part["utt_id"]]
+    assert sorted(ids) == sorted(frame["utt_id"]) and len(ids) == len(set(ids))
+    sizes = [len(s) for s in slices]
+    assert max(sizes) - min(sizes) <= 1
+    assert slices[0].equals(shard_slice(frame.sample(frac=1, random_state=1), 0, count))  # order-independent
+
+
+def test_shard_names_round_trip():
+    assert shard_name(7, 64) == "007of064" and parse_shard("007of064") == (7, 64)
+    for bad in ("64of064", "x", "1of0"):
+        with pytest.raises(ValueError):
+            parse_shard(bad)
+
+
+def test_length_batches_cover_everything_and_respect_budget():
+    lengths = list(np.random.default_rng(0).integers(1000, 50000, 200))
+    batches = list(length_batches(lengths, max_samples=200000, max_items=8))
+    assert sorted(i for b in batches for i in b) == list(range(200))
+    for batch in batches:
+        assert len(batch) <= 8 and len(batch) * max(lengths[i] for i in batch) <= 200000 or len(batch) == 1
+    spans = [max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches]
+    assert np.mean(spans) < 0.1 * (max(lengths) - min(lengths))  # similar lengths share a batch
+    exact = list(length_batches([5, 5, 6, 5, 7, 7], 10**6, 10, exact=True))
+    assert sorted(sorted(lengths_of) for lengths_of in [[[5, 5, 6, 5, 7, 7][i] for i in b] for b in exact]) == \
+        [[5, 5, 5], [6], [7, 7]]
