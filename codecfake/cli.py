@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--weights-dir", default="weights")
             p.add_argument("--device", default="auto")
             p.add_argument("--seed", type=int, default=0)
-            p.add_argument("--batch-seconds", type=float, default=60.0)
+            p.add_argument("--batch-seconds", type=float, default=20.0)
             p.add_argument("--batch-items", type=int, default=16)
             p.add_argument("--threads", type=int, default=1)
 
@@ -183,6 +183,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--codecs", nargs="+", required=True)
     p.add_argument("--weights-dir", default="weights")
     p.set_defaults(func=cmd_fetch_weights)
+
+    from codecfake.cm.cli import register as register_cm
+
+    register_cm(sub)
+
+    from codecfake.quality.cli import register as register_quality
+
+    register_quality(sub)
+
+    from codecfake.envcheck import register as register_envcheck
+
+    register_envcheck(sub)
     return parser
 
 

@@ -49,7 +49,7 @@ class Plan:
     # -- corpus --------------------------------------------------------------------------------------------
     def _check_corpus(self) -> None:
         corpus = self.config["corpus"]
-        if corpus["manifest"] or self.config["demo_corpus"] or corpus["download"]:
+        if corpus["manifest"] or self.config["demo_corpus"]["speakers"] or corpus["download"]:
             return
         audio = Path(corpus["root"]) / "wav48_silence_trimmed"
         if not audio.is_dir():
@@ -61,7 +61,7 @@ class Plan:
         corpus = self.config["corpus"]
         if corpus["manifest"]:
             return [corpus["manifest"]]
-        if self.config["demo_corpus"]:
+        if self.config["demo_corpus"]["speakers"]:
             return [self.path("corpus/demo_corpus.done")]
         if corpus["download"] and not (Path(corpus["root"]) / "wav48_silence_trimmed").is_dir():
             return [self.path("corpus/vctk_download.done")]

@@ -1,0 +1,38 @@
+# The README's commands. `make setup` builds .venv: torch is pinned (requirements/constraints.txt) so no package
+# pulls a newer, CUDA-sized torch; torchaudio's C++ extension is dropped only where it cannot load.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.codecfake-setup
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
+
+.PHONY: setup demo test report clean-demo
+
+setup: $(STAMP)
+
+$(STAMP): requirements/constraints.txt requirements/test.txt requirements/test-no-deps.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip wheel
+	$(PIP) torch==2.13.0 -r requirements/test.txt
+	$(PIP) --no-deps -r requirements/test-no-deps.txt
+	$(PIP) --no-deps --editable .
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash envs/encodec.post-deploy.sh
+	$(BIN)/python -c "import torch, torchaudio, encodec, dac, vocos; print('setup: torch', torch.__version__)"
+	touch $@
+
+demo: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" HF_HUB_OFFLINE=1 $(BIN)/snakemake --configfile configs/demo.yaml --cores 2
+
+test: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -p no:cacheprovider
+
+# The demo's Snakemake report (every table and figure in one self-contained page), then a headless-Chromium check
+# that it renders with its figures (skipped, saying so, where no Chromium is installed).
+report: demo
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --configfile configs/demo.yaml --report results/demo/report.html
+	if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; \
+	then $(BIN)/python -m codecfake check-report results/demo/report.html --out-dir results/demo/report_check; \
+	else echo "report: no Chromium here (apt-get install -y chromium), rendering not checked"; fi
+
+clean-demo:
+	rm -rf results/demo

@@ -1,0 +1,112 @@
+"""Resynthesis throughput: the per-file reference loop vs the pipeline's batched shard job.
+
+(a) reference, as AudioDecBenchmark-style scripts do it: for each file, load -> resample -> encode/decode that one
+    utterance -> resample -> write;
+(b) the pipeline: codecfake.resynth.run_codec_shard on the same clips, same codec object, same weights.
+Prints audio-seconds per wall-second for both, the job's overhead (1 - time inside the codec's encode/decode /
+job wall time) and the largest sample difference between the two outputs. Each timing is the best of --repeats.
+
+    python benchmarks/resynth_throughput.py [--codec Encodec_6b24k] [--weights random] [--device cpu]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import codec_wrappers  # noqa: E402
+from codecfake.audio import TARGET_RATE, fit_length, read_mono, resample, write_atomic  # noqa: E402
+from codecfake.demo import RATE, synth_utterance  # noqa: E402
+from codecfake.resynth import output_name, run_codec_shard  # noqa: E402
+
+CODEC2_WAVS = Path("/usr/share/codec2/wav")
+
+
+def make_clips(folder: Path, count: int, seed: int) -> pd.DataFrame:
+    """Real 8 kHz speech from codec2-examples when installed (cut to 1.5-4 s), else synthetic 48 kHz speech."""
+    rng = np.random.default_rng(seed)
+    sources = sorted(p for p in CODEC2_WAVS.glob("*.wav") if sf.info(p).duration >= 1.5) if CODEC2_WAVS.is_dir() else []
+    rows = []
+    for index in range(count):
+        seconds = rng.uniform(1.5, 4.0)
+        if sources:
+            audio, rate = read_mono(sources[index % len(sources)])
+            audio = audio[: int(seconds * rate)]
+        else:
+            audio, rate = synth_utterance(rng, seconds, rng.uniform(90, 240), [600, 1400, 2600]), RATE
+        path = folder / f"spk{index % 4}_{index:03d}.wav"
+        sf.write(path, audio, rate, subtype="PCM_16")
+        rows.append({"utt_id": path.stem, "speaker": f"spk{index % 4}", "path": str(path), "split": "eval"})
+    frame = pd.DataFrame(rows)
+    frame.to_csv(folder / "eval.tsv", sep="\t", index=False)
+    return frame
+
+
+def reference_loop(frame: pd.DataFrame, codec, out: Path) -> float:
+    start = time.perf_counter()
+    for row in frame.itertuples():
+        audio, rate = read_mono(row.path)
+        wave = resample(audio, rate, codec.sample_rate)
+        decoded = codec.resynthesize(torch.from_numpy(wave)[None])[0].numpy()
+        aligned = fit_length(decoded[codec.delay_samples:], len(wave))
+        target = len(resample(audio, rate, TARGET_RATE))
+        write_atomic(out / output_name(row.utt_id, codec.name, "wav"),
+                     fit_length(resample(aligned, codec.sample_rate, TARGET_RATE), target), TARGET_RATE)
+    return time.perf_counter() - start
+
+
+def best_of(repeats: int, run):
+    return min((run() for _ in range(repeats)), key=lambda result: result[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--codec", default="Encodec_6b24k")
+    parser.add_argument("--weights", default="random", choices=["random", "pretrained"])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--clips", type=int, default=16)
+    parser.add_argument("--batch-items", type=int, default=16)
+    parser.add_argument("--batch-seconds", type=float, default=20.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    codec = codec_wrappers.load(args.codec, device=args.device, weights=args.weights, seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        frame = make_clips(tmp, args.clips, seed=0)
+        audio_seconds = sum(sf.info(p).duration for p in frame.path)
+        codec.resynthesize(torch.zeros(1, codec.sample_rate))  # warm-up: first-call allocations
+        ref_dir = tmp / "reference"
+        ref_dir.mkdir()
+        ref_wall, _ = best_of(args.repeats, lambda: (reference_loop(frame, codec, ref_dir), None))
+
+        def job():
+            stats = run_codec_shard(tmp / "eval.tsv", "000of001", codec, tmp / "job", tmp / "job/t.tsv",
+                                    tmp / "job/r.tsv", batch_seconds=args.batch_seconds, batch_items=args.batch_items)
+            return stats.wall_seconds, stats
+
+        job_wall, stats = best_of(args.repeats, job)
+        diffs = [np.abs(sf.read(ref_dir / p.name)[0] - sf.read(p)[0]).max()
+                 for p in sorted((tmp / "job" / "audio").rglob("*.wav"))]
+        assert len(diffs) == len(frame), "the job wrote a different set of files"
+
+    print(f"codec={args.codec} weights={args.weights} device={args.device} threads={torch.get_num_threads()} "
+          f"clips={len(frame)} audio_s={audio_seconds:.1f} causal={codec.causal}")
+    print(f"reference per-file loop: {audio_seconds / ref_wall:.2f} audio-s/wall-s ({ref_wall:.2f} s)")
+    print(f"pipeline batched job:    {audio_seconds / job_wall:.2f} audio-s/wall-s ({job_wall:.2f} s, "
+          f"{stats.codec_seconds:.2f} s inside encode/decode)")
+    print(f"speedup={ref_wall / job_wall:.3f} overhead={1 - stats.codec_seconds / job_wall:.3f} "
+          f"max_abs_diff={max(diffs):.2e}")
+
+
+if __name__ == "__main__":
+    main()
