@@ -25,16 +25,9 @@ def cmd_demo_corpus(args) -> None:
 
 
 def cmd_download_vctk(args) -> None:
-    import zipfile
+    from codecfake.corpus import download_vctk
 
-    from codecfake.corpus import vctk_layout
-    from codecfake.download import download
-
-    layout = vctk_layout()
-    dest = Path(args.dest)
-    archive = download(layout["url"], dest / layout["archive_name"], sha256=layout["sha256"])
-    with zipfile.ZipFile(archive) as handle:
-        handle.extractall(dest)
+    download_vctk(args.root, args.url, args.sha256)
 
 
 def cmd_manifest(args) -> None:
@@ -126,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo_corpus)
 
     p = sub.add_parser("download-vctk", help="download and extract VCTK 0.92 (resumable, sha256-checked)")
-    p.add_argument("--dest", required=True)
+    p.add_argument("--root", required=True, help="the corpus folder to create (corpus.root)")
+    p.add_argument("--url", help="default: resources/vctk.yaml")
+    p.add_argument("--sha256", help="default: resources/vctk.yaml")
     p.set_defaults(func=cmd_download_vctk)
 
     p = sub.add_parser("manifest", help="corpus -> manifest TSV")

@@ -7,7 +7,9 @@ duration, text (paths absolute). VCTK 0.92 keeps two microphones per utterance
 from __future__ import annotations
 
 import re
+import shutil
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +18,7 @@ import yaml
 from tqdm import tqdm
 
 from codecfake import RESOURCES
+from codecfake.download import download
 from codecfake.errors import UserError
 
 MANIFEST_COLUMNS = ["utt_id", "speaker", "path", "sample_rate", "samples", "duration", "text"]
@@ -29,6 +32,25 @@ class CorpusError(UserError):
 
 def vctk_layout() -> dict:
     return yaml.safe_load((RESOURCES / "vctk.yaml").read_text())
+
+
+def download_vctk(root: str | Path, url: str | None = None, sha256: str | None = None) -> Path:
+    """Fetch the official archive beside `root` (resumable, checksum-verified) and extract it into `root`.
+
+    The archive has no top-level folder. It is extracted into a temporary sibling that is renamed to `root` once
+    complete, so an interrupted extraction is never taken for the corpus.
+    """
+    layout = vctk_layout()
+    root = Path(root)
+    archive = download(url or layout["url"], root.parent / layout["archive_name"], sha256=sha256 or layout["sha256"])
+    partial = root.with_name(root.name + ".extracting")
+    shutil.rmtree(partial, ignore_errors=True)
+    with zipfile.ZipFile(archive) as handle:
+        handle.extractall(partial)
+    if not (partial / layout["audio_dir"]).is_dir():
+        raise CorpusError(f"{archive} holds no {layout['audio_dir']}/ folder: not the VCTK 0.92 archive")
+    partial.rename(root)
+    return root
 
 
 def _header(path: Path) -> tuple[int, int]:

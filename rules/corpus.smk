@@ -20,14 +20,14 @@ rule download_vctk:
     output:
         touch(f"{R}/corpus/vctk_download.done"),
     params:
-        dest=config["corpus"]["root"],
+        root=config["corpus"]["root"],
     log:
         f"{R}/logs/corpus/download_vctk.log",
     localrule: True
     conda:
         "../envs/core.yaml"
     shell:
-        "python -m codecfake download-vctk --dest $(dirname {params.dest}) 2> {log}"
+        "python -m codecfake download-vctk --root {params.root} 2> {log}"
 
 
 rule corpus_manifest:
