@@ -1,7 +1,7 @@
 """Codec wrappers: one module per codec family behind one small interface (codec_wrappers.base.CodecWrapper).
 
-The registry is data (resources/codecs/<family>.yaml): an entry names its wrapper module, and each module exposes its class
-as ``WRAPPER``. `load` is the one way the pipeline gets a ready codec.
+The registry is data (resources/codecs/<family>.yaml): an entry names its wrapper module, and each module
+exposes its class as ``WRAPPER``. `load` is the one way the pipeline gets a ready codec.
 """
 from __future__ import annotations
 

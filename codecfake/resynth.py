@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from codecfake.audio import (TARGET_RATE, BadAudio, fit_length, probe, read_mono, resample, signal_checks,
-                             write_atomic)
+from codecfake.audio import TARGET_RATE, BadAudio, fit_length, probe, read_mono, resample, signal_checks, write_atomic
 from codecfake.registry import BONAFIDE
 from codecfake.shard import length_batches, parse_shard, shard_slice
 from codecfake.tables import read_tsv, write_tsv_atomic

@@ -11,8 +11,8 @@ import os
 import re
 from pathlib import Path
 
-from codecfake.errors import UserError
 from codecfake.download import download, sha256_of, verify
+from codecfake.errors import UserError
 from codecfake.registry import CodecEntry
 
 __all__ = ["WeightsUnavailable", "ensure_all", "local_path", "sha256_of", "offline"]

@@ -29,5 +29,6 @@ def run_snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.C
                "--configfile", str(workdir / "config.yaml"), "--cores", "2", *args]
     result = subprocess.run(command, env=env, capture_output=True, text=True)
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+        raise AssertionError(f"snakemake failed ({result.returncode}):\n{result.stdout[-3000:]}\n"
+                             f"{result.stderr[-5000:]}")
     return result
