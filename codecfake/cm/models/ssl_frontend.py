@@ -1,0 +1,107 @@
+"""Self-supervised speech front-ends (wav2vec 2.0 / XLS-R, WavLM) from transformers, fine-tuned or frozen.
+
+Pretrained weights come from the hub at a pinned commit only, through a cache folder the `fetch_ssl_weights`
+rule fills on a machine with internet; with HF_HUB_OFFLINE=1 a missing cache fails at once with what to do.
+A checkpoint stores the front-end's full architecture (`architecture()`), so scoring rebuilds it offline and
+loads the fine-tuned weights without the hub.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from codecfake.errors import UserError
+
+COMMIT = re.compile(r"^[0-9a-f]{40}$")
+
+
+class SSLWeightsUnavailable(UserError):
+    pass
+
+
+def _classes(kind: str):
+    from transformers import Wav2Vec2Config, Wav2Vec2Model, WavLMConfig, WavLMModel
+
+    classes = {"wav2vec2": (Wav2Vec2Config, Wav2Vec2Model), "wavlm": (WavLMConfig, WavLMModel)}
+    if kind not in classes:
+        raise ValueError(f"unknown SSL front-end kind {kind!r}; known: {', '.join(classes)}")
+    return classes[kind]
+
+
+def check_revision(name: str, revision: str | None) -> str:
+    if not revision or not COMMIT.match(str(revision)):
+        raise SSLWeightsUnavailable(f"SSL front-end {name}: revision {revision!r} is not a pinned 40-hex commit sha; "
+                                    f"set arch.ssl.revision in the cm config")
+    return revision
+
+
+def fetch(name: str, revision: str, cache_dir: str | Path) -> list[str]:
+    """Download config and weights of `name` at `revision` into cache_dir (run where there is internet)."""
+    from huggingface_hub import snapshot_download
+
+    check_revision(name, revision)
+    try:
+        folder = snapshot_download(name, revision=revision, cache_dir=str(cache_dir),
+                                   allow_patterns=["config.json", "*.safetensors", "pytorch_model.bin"])
+    except Exception as err:
+        raise SSLWeightsUnavailable(f"could not fetch {name}@{revision} into {cache_dir}: "
+                                    f"{type(err).__name__}: {err}") from err
+    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*") if p.is_file())
+
+
+class SSLFrontend(nn.Module):
+    """Waveform (B, samples) -> hidden states (B, hidden, frames) of the last (or `layer`-th) layer.
+
+    `layer` keeps only the first `layer` transformer layers (a frozen layer-5 front-end as in Codecfake costs a
+    fifth of the full model); `config` overrides the architecture (random weights when `pretrained` is null).
+    """
+
+    def __init__(self, kind: str, pretrained: str | None = None, revision: str | None = None,
+                 config: dict | None = None, layer: int | None = None, freeze: bool = False,
+                 normalize_input: bool = True, cache_dir: str | None = None):
+        super().__init__()
+        config_class, model_class = _classes(kind)
+        overrides = dict(config or {})
+        if layer:
+            overrides["num_hidden_layers"] = int(layer)
+        if pretrained:
+            check_revision(pretrained, revision)
+            try:
+                self.model = model_class.from_pretrained(pretrained, revision=revision, cache_dir=cache_dir,
+                                                         **overrides)
+            except OSError as err:
+                raise SSLWeightsUnavailable(
+                    f"SSL front-end {pretrained}@{revision} is not in the cache {cache_dir} and cannot be downloaded "
+                    f"({type(err).__name__}). Run `snakemake fetch_ssl_weights` (or `codecfake cm-fetch-ssl`) where "
+                    f"there is internet, or give arch.ssl.config with pretrained: null for a random-weight test "
+                    f"run.") from err
+        else:
+            self.model = model_class(config_class.from_dict(overrides))
+        self.kind = kind
+        self.freeze = freeze
+        self.normalize_input = normalize_input
+        self.out_features = self.model.config.hidden_size
+        if freeze:
+            self.model.requires_grad_(False)
+            self.model.eval()
+
+    def architecture(self) -> dict:
+        """Arguments that rebuild this front-end offline (weights then come from the CM checkpoint)."""
+        return {"kind": self.kind, "pretrained": None, "revision": None, "config": self.model.config.to_dict(),
+                "layer": None, "freeze": self.freeze, "normalize_input": self.normalize_input}
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.freeze:
+            self.model.eval()  # a frozen front-end keeps dropout off whatever the CM's mode
+        return self
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        if self.normalize_input:  # zero mean, unit variance per utterance, as the models' feature extractors do
+            wave = (wave - wave.mean(dim=-1, keepdim=True)) / torch.sqrt(wave.var(dim=-1, keepdim=True) + 1e-7)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze):
+            hidden = self.model(wave).last_hidden_state
+        return hidden.transpose(1, 2)

@@ -1,0 +1,182 @@
+"""What rules/cm.smk needs at parse time: the CMs (with codec-level expansion), their resolved specs, the
+evaluation sets and every path, derived from the validated `cm:` config without reading any data."""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+from codecfake.cm.presets import resolve
+from codecfake.errors import UserError
+
+BUILTIN_SETS = {"CoRS_eval": "eval", "CoRS_dev": "dev"}
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+
+
+class CMPlan:
+    def __init__(self, config: dict, results: str):
+        self.config = config
+        self.cm = config.get("cm") or {}
+        self.results = results
+        self.datasets = dict(self.cm.get("datasets") or {})
+        self.cms = self._expand(self.cm.get("models") or [])
+        self.eval_sets = list(self.cm.get("eval_sets") or []) if self.cms else []
+        for name in self.eval_sets:
+            if name not in BUILTIN_SETS and name not in self.datasets:
+                raise UserError(f"cm.eval_sets: {name!r} is neither CoRS_eval/CoRS_dev nor a cm.datasets entry")
+
+    # -- CMs ---------------------------------------------------------------------------------------------------
+    def _expand(self, entries: list[dict]) -> dict[str, dict]:
+        """Config entries -> CMs by name; `single` over several codecs (or none = every codec) gives one CM each."""
+        cms: dict[str, dict] = {}
+        for index, entry in enumerate(entries):
+            where = f"cm.models[{index}] ({entry['name']})"
+            selection = dict(entry.get("train_set") or {})
+            codecs = selection.get("codecs") or None
+            for codec in codecs or []:
+                if codec not in self.config["codecs"]:
+                    raise UserError(f"{where}: codec {codec!r} is not in the workflow's codecs list")
+            for name in [*selection.get("external", []), *selection.get("external_dev", [])]:
+                if name not in self.datasets:
+                    raise UserError(f"{where}: external set {name!r} is not a cm.datasets entry")
+            if selection.get("strategy") == "single" and (codecs is None or len(codecs) > 1):
+                variants = {f"{entry['name']}_{codec}": [codec] for codec in (codecs or self.config["codecs"])}
+            else:
+                variants = {entry["name"]: codecs}
+            for name, variant_codecs in variants.items():
+                if not NAME.match(name):
+                    raise UserError(f"{where}: CM name {name!r} must be letters, digits and _ . + -")
+                if name in cms:
+                    raise UserError(f"{where}: CM name {name!r} is used twice")
+                cms[name] = {**entry, "name": name, "train_set": {**selection, "codecs": variant_codecs}}
+        return cms
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.cms)
+
+    def spec(self, name: str) -> dict:
+        """Everything a CM's jobs need: resolved model spec, seed, selection with its external sets inlined."""
+        entry = self.cms[name]
+        spec = resolve(entry["model"], entry.get("arch"), entry.get("train"))
+        selection = entry["train_set"]
+        spec.update(name=name, seed=entry.get("seed") if entry.get("seed") is not None else self.config["seed"],
+                    train_set={"strategy": selection.get("strategy", "union"), "codecs": selection.get("codecs"),
+                               "attribute": selection.get("attribute"), "scale": selection.get("scale", 1),
+                               "external": [self._dataset(n) for n in selection.get("external", [])],
+                               "external_dev": [self._dataset(n) for n in selection.get("external_dev", [])]})
+        return spec
+
+    def spec_json(self, name: str) -> str:
+        return json.dumps(self.spec(name), sort_keys=True)
+
+    def _dataset(self, name: str) -> dict:
+        return {"name": name, **self.datasets[name]}
+
+    def external_inputs(self, name: str) -> list[str]:
+        selection = self.cms[name]["train_set"]
+        names = [*selection.get("external", []), *selection.get("external_dev", [])]
+        return [path for n in names for path in self._dataset_inputs(n)]
+
+    def ssl_inputs(self, name: str) -> list[str]:
+        """The fetched-weights marker of a pretrained SSL front-end (so jobs on compute nodes read the cache)."""
+        ssl = self.spec(name)["arch"].get("ssl")
+        if self.spec(name)["arch"]["frontend"] != "ssl" or not ssl.get("pretrained"):
+            return []
+        return [f"{self.config['weights_dir']}/ssl/{ssl['pretrained'].replace('/', '--')}@{ssl['revision']}.txt"]
+
+    # -- resources -------------------------------------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        return self.cm.get("device") or self.config["device"]
+
+    def gpus(self) -> int:
+        """gpu=1 for training and scoring unless the CMs run on CPU (so CPU runs schedule locally)."""
+        return 0 if self.device == "cpu" else 1
+
+    def resource(self, key: str, default):
+        return (self.cm.get("resources") or {}).get(key, default)
+
+    # -- evaluation sets ---------------------------------------------------------------------------------------
+    def eval_set_spec(self, name: str) -> dict:
+        if name in BUILTIN_SETS:
+            return {"format": "cors", "manifest": f"{self.results}/manifests/cors_{BUILTIN_SETS[name]}.tsv"}
+        return self.datasets[name]
+
+    def eval_set_json(self, name: str) -> str:
+        return json.dumps(self.eval_set_spec(name), sort_keys=True)
+
+    def _dataset_inputs(self, name: str) -> list[str]:
+        """A set with a download url and no local copy waits for its fetch rule; otherwise for its protocol."""
+        spec = self.datasets[name]
+        if spec.get("url") and not Path(spec["root"]).is_dir():
+            return [self.path(f"datasets/{name}.fetched")]
+        return [spec["protocol"]] if spec.get("protocol") else []
+
+    def eval_set_inputs(self, name: str) -> list[str]:
+        if name in BUILTIN_SETS:
+            return [self.eval_set_spec(name)["manifest"]]
+        return self._dataset_inputs(name)
+
+    def ci_condition(self, eval_set: str) -> str:
+        """Bootstrap unit: speaker/source utterance on CoRS, system on CoSG, speaker on ASVspoof, trials else."""
+        fmt = self.eval_set_spec(eval_set)["format"]
+        ci = self.cm.get("ci") or {}
+        return {"cors": ci.get("cors_condition", "source_utt"), "cosg": "system", "asvspoof2019": "speaker",
+                "asvspoof5": "speaker"}.get(fmt, "none")
+
+    def taxonomy_sets(self) -> list[str]:
+        """Sets with a per-system taxonomy for Table V and the heatmap: CoSG first, CoRS when CoSG is absent."""
+        cosg = [s for s in self.eval_sets if self.eval_set_spec(s)["format"] == "cosg"]
+        cors = [s for s in self.eval_sets if self.eval_set_spec(s)["format"] == "cors"]
+        return cosg + cors
+
+    # -- paths -------------------------------------------------------------------------------------------------
+    def path(self, relative: str) -> str:
+        return f"{self.results}/{relative}"
+
+    def scores(self) -> list[str]:
+        return [self.path(f"eval/scores/{cm}/{s}.tsv") for cm in self.cms for s in self.eval_sets]
+
+    def metrics(self, kind: str) -> list[str]:
+        return [self.path(f"eval/metrics/{cm}/{s}.{kind}.tsv") for cm in self.cms for s in self.eval_sets]
+
+    def train_sets(self) -> list[str]:
+        return [self.path(f"cm/{cm}/train.tsv") for cm in self.cms]
+
+    def reports(self) -> list[str]:
+        return [self.path(f"eval/{name}") for name in
+                ("eer.tsv", "confusion.tsv", "taxonomy_level.tsv", "heatmap_codec_level.png")]
+
+    def targets(self) -> list[str]:
+        if not self.cms:
+            return []
+        return [*self.reports(), *[self.path(f"cm/{cm}/train_log.tsv") for cm in self.cms]]
+
+    @property
+    def ci(self) -> dict:
+        return {"bootstraps": 1000, "alpha": 5.0, **(self.cm.get("ci") or {})}
+
+    def quality_args(self) -> str:
+        """cm-report options of the optional predicted-quality filter (paper: UTMOS > 3.5)."""
+        quality = self.cm.get("quality") or {}
+        if not quality.get("table"):
+            return ""
+        return (f"--quality-table {shlex.quote(quality['table'])} --quality-key {shlex.quote(quality['key'])}"
+                f" --quality-column {shlex.quote(quality['column'])} --quality-threshold {quality['threshold']}")
+
+    def fetch_args(self, dataset: str) -> str:
+        spec = self.datasets[dataset]
+        sha = f" --sha256 {shlex.quote(spec['sha256'])}" if spec.get("sha256") else ""
+        return f"--url {shlex.quote(spec.get('url') or '')}{sha} --dest {shlex.quote(spec['root'])}"
+
+    def quality_inputs(self) -> list[str]:
+        quality = self.cm.get("quality") or {}
+        return [quality["table"]] if quality.get("table") else []
+
+    def wildcard_constraints(self) -> dict[str, str]:
+        def pattern(names):
+            return "|".join(re.escape(n) for n in names) or "(?!)"
+        return {"cm": pattern(self.cms), "eval_set": pattern(self.eval_sets), "dataset": pattern(self.datasets),
+                "hub": r"[^/@]+", "revision": r"[0-9a-f]{40}"}

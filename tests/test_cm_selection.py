@@ -1,0 +1,120 @@
+"""Training-set selection on a synthetic CoRS split that uses all 31 codec configurations of the paper."""
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from codecfake import registry
+from codecfake.cm import evalsets
+from codecfake.cm.selection import SelectionError, protocol_text, select
+from codecfake.protocols import MANIFEST_COLUMNS, read_protocol
+
+SHARED_TAXONOMY = Path("/work/shared/taxonomy.tsv")
+
+
+def taxonomy() -> pd.DataFrame:
+    """Protocol name -> QUA/AUX/DEC (paper Table III): the registry once it holds all 31, else the shared table."""
+    entries = registry.codecs()
+    if len(entries) >= 31:
+        return pd.DataFrame([{"protocol_name": e.protocol_name, "QUA": e.QUA, "AUX": e.AUX, "DEC": e.DEC}
+                             for e in entries.values()])
+    if not SHARED_TAXONOMY.exists():
+        pytest.skip("neither the registry nor ../shared/taxonomy.tsv holds the 31 configurations")
+    return pd.read_csv(SHARED_TAXONOMY, sep="\t", comment="#", dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="module")
+def trials(tmp_path_factory):
+    table = taxonomy()
+    assert len(table) == 31
+    labels = registry.protocol_labels()
+    rng = np.random.default_rng(0)
+    rows = []
+    for speaker in ("p225", "p230", "p231", "p232"):
+        for number in range(1, 31):
+            utt = f"{speaker}_{number:03d}"
+            rows.append({"utt_id": utt, "source_utt": utt, "speaker": speaker, "subset": "bonafide",
+                         "label": "bonafide", "AUX": "REAL", "DEC": "REAL", "VQ": "REAL"})
+            for codec in table.itertuples():
+                if rng.random() < 0.05:  # a few resyntheses rejected, as in real runs
+                    continue
+                rows.append({"utt_id": f"{utt}_{codec.protocol_name}", "source_utt": utt, "speaker": speaker,
+                             "subset": codec.protocol_name, "label": "spoof", "AUX": labels["AUX"][codec.AUX],
+                             "DEC": labels["DEC"][codec.DEC], "VQ": labels["QUA"][codec.QUA]})
+    manifest = pd.DataFrame(rows).assign(split="train", codec_id="-", family="-", samples="16000", duration="1.0",
+                                         weights="random")
+    manifest["path"] = "audio/" + manifest["subset"] + "/train/" + manifest["utt_id"] + ".wav"
+    path = tmp_path_factory.mktemp("selection") / "cors_train.tsv"
+    manifest[MANIFEST_COLUMNS].to_csv(path, sep="\t", index=False)
+    return evalsets.cors(path, path.parent)
+
+
+def spoof(selected):
+    return selected[selected["label"] == "spoof"]
+
+
+def test_single_codec(trials):
+    selected = select(trials, {"strategy": "single", "codecs": ["DAC24"]}, seed=0)
+    assert set(spoof(selected)["system"]) == {"DAC24"}
+    assert (selected["label"] == "bonafide").sum() == 120
+    assert len(spoof(selected)) == (trials["system"] == "DAC24").sum()
+
+
+def test_union_of_listed_codecs(trials):
+    codecs = ["languagecodec", "vocos_encodec_6", "vocos_encodec_12"]  # J, L1, L2
+    selected = select(trials, {"strategy": "union", "codecs": codecs}, seed=0)
+    assert set(spoof(selected)["system"]) == set(codecs)
+    assert len(spoof(selected)) == trials["system"].isin(codecs).sum()
+    assert len(spoof(select(trials, {"strategy": "union"}, seed=0))) == (trials["label"] == "spoof").sum()
+
+
+@pytest.mark.parametrize("attribute", ["QUA", "AUX", "DEC"])
+@pytest.mark.parametrize("scale", [1, 4])
+def test_balanced_classes_are_equal_and_paired_by_utterance(trials, attribute, scale):
+    selected = select(trials, {"strategy": "balanced", "attribute": attribute, "scale": scale}, seed=0)
+    classes = Counter(spoof(selected)[attribute])
+    all_classes = set(spoof(trials)[attribute])
+    assert set(classes) == all_classes and len(set(classes.values())) == 1, classes
+    bonafide = selected[selected["label"] == "bonafide"]
+    per_utterance = spoof(selected).groupby("source_utt").size()
+    assert set(per_utterance.index) == set(bonafide["source_utt"])  # every spoof pairs with its own bona fide
+    assert per_utterance.max() <= scale
+    assert len(spoof(selected)) >= scale * len(bonafide) - scale * len(all_classes)
+    for cls, group in spoof(selected).groupby(attribute):  # the class's codecs are all used, evenly
+        available = set(spoof(trials).loc[spoof(trials)[attribute] == cls, "system"])
+        used = group["system"].value_counts()
+        assert set(used.index) == available or len(group) < len(available)
+        assert used.max() - used.min() <= max(2, scale)
+
+
+def test_balanced_is_seeded(trials):
+    strategy = {"strategy": "balanced", "attribute": "DEC"}
+    first = select(trials, strategy, seed=1)
+    assert first.equals(select(trials, strategy, seed=1))
+    assert not first.equals(select(trials, strategy, seed=2))
+
+
+def test_external_union_and_protocol(trials, tmp_path):
+    external = trials.head(6).assign(utt_id=lambda t: "LA_" + t["utt_id"], domain="ASVspoof2019",
+                                     QUA="-", AUX="-", DEC="-")
+    selected = select(trials, {"strategy": "single", "codecs": ["mini"]}, seed=0, externals=[external])
+    assert (selected["domain"] == "ASVspoof2019").sum() == 6
+    path = tmp_path / "train_protocol.txt"
+    path.write_text(protocol_text(selected))
+    protocol = read_protocol(path)
+    assert list(protocol["utt_id"]) == list(selected["utt_id"])
+    assert set(protocol.loc[protocol["label"] == "spoof", "VQ"]) <= {"MVQ", "-"}
+
+
+@pytest.mark.parametrize("strategy,message", [
+    ({"strategy": "single", "codecs": ["DAC24", "mini"]}, "exactly one codec"),
+    ({"strategy": "union", "codecs": ["NotACodec"]}, "NotACodec"),
+    ({"strategy": "balanced"}, "attribute"),
+    ({"strategy": "balanced", "attribute": "DEC", "codecs": ["DAC24", "mini"]}, "at least two classes"),
+    ({"strategy": "random"}, "unknown strategy"),
+])
+def test_bad_strategies_name_the_problem(trials, strategy, message):
+    with pytest.raises(SelectionError, match=message):
+        select(trials, strategy, seed=0)

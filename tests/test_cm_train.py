@@ -1,0 +1,107 @@
+"""Training: resume after a crash ends where an uninterrupted run ends; AMP off on CPU; CSAM runs."""
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import torch
+
+from codecfake.cm import data as cm_data
+from codecfake.cm.trials import TRIAL_COLUMNS
+from codecfake.cm.presets import resolve
+from codecfake.cm.scoring import amp_dtype, loader_workers, score_trials
+from codecfake.cm.train import train
+from tests.cm_fixtures import one_thread  # noqa: F401 (autouse)
+
+ARCH = {"sinc": {"filters": 8, "kernel": 32}, "encoder": [[1, 4], [4, 4], [4, 8]], "gat_dims": [8, 8]}
+
+
+@pytest.fixture(scope="module")
+def trials(tmp_path_factory):
+    """Tones (bona fide) against noise (spoof), two domains, 0.5 s each."""
+    folder = tmp_path_factory.mktemp("trials")
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(12):
+        label = "bonafide" if i % 2 == 0 else "spoof"
+        t = np.arange(8000) / 16000
+        audio = 0.3 * np.sin(2 * np.pi * (150 + 20 * i) * t) if label == "bonafide" else 0.3 * rng.standard_normal(8000)
+        path = folder / f"u{i:02d}.wav"
+        sf.write(path, audio.astype(np.float32), 16000)
+        rows.append({"utt_id": f"u{i:02d}", "path": str(path), "label": label, "speaker": f"s{i % 3}",
+                     "source_utt": f"u{i // 2}", "system": "bonafide" if label == "bonafide" else "X",
+                     "QUA": "-", "AUX": "-", "DEC": "-", "domain": "CoRS" if i < 8 else "EXT"})
+    return pd.DataFrame(rows, columns=TRIAL_COLUMNS)
+
+
+def spec(**train):
+    result = resolve("aasist", ARCH, {"epochs": 3, "batch_size": 4, "lr": 1e-3, "crop_samples": 6000,
+                                      "rawboost": 5, **train})
+    result["seed"] = 0
+    return result
+
+
+def log_without_timing(path):
+    return pd.read_csv(path, sep="\t").drop(columns=["seconds", "samples_per_second"])
+
+
+def test_resume_after_crash_matches_uninterrupted_run(trials, tmp_path, monkeypatch):
+    reference = train(spec(epochs=2), trials, trials, tmp_path / "reference", device="cpu", progress=False)
+    assert reference.epochs_run == 2
+
+    calls = {"n": 0}
+    original = cm_data.CropDataset.__getitem__
+
+    def crash_in_epoch_two(self, index):
+        calls["n"] += 1
+        if calls["n"] > 30:  # epoch 1 reads 12 train + 12 dev trials
+            raise RuntimeError("simulated crash")
+        return original(self, index)
+
+    monkeypatch.setattr(cm_data.CropDataset, "__getitem__", crash_in_epoch_two)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train(spec(epochs=2), trials, trials, tmp_path / "resumed", device="cpu", progress=False)
+    assert sorted(p.name for p in (tmp_path / "resumed/checkpoints").glob("epoch_*.pt")) == ["epoch_0001.pt"]
+    monkeypatch.setattr(cm_data.CropDataset, "__getitem__", original)
+
+    resumed = train(spec(epochs=2), trials, trials, tmp_path / "resumed", device="cpu", progress=False)
+    assert resumed == reference
+    pd.testing.assert_frame_equal(log_without_timing(tmp_path / "resumed/train_log.tsv"),
+                                  log_without_timing(tmp_path / "reference/train_log.tsv"))
+    ours = torch.load(tmp_path / "resumed/model.pt", weights_only=False)["model"]
+    theirs = torch.load(tmp_path / "reference/model.pt", weights_only=False)["model"]
+    assert all(torch.allclose(ours[k].float(), theirs[k].float()) for k in theirs)
+
+    extended = train(spec(epochs=3), trials, trials, tmp_path / "resumed", device="cpu", progress=False)
+    assert extended.epochs_run == 3  # more epochs continue the same run
+    kept = sorted(p.name for p in (tmp_path / "resumed/checkpoints").glob("epoch_*.pt"))
+    assert kept == ["epoch_0002.pt", "epoch_0003.pt"]  # keep_checkpoints: 2
+    changed = train(spec(epochs=1, lr=5e-4), trials, trials, tmp_path / "resumed", device="cpu", progress=False)
+    assert changed.epochs_run == 1  # another spec starts afresh instead of resuming a stale run
+
+
+def test_amp_is_disabled_cleanly_on_cpu(trials, tmp_path, capsys):
+    cpu = torch.device("cpu")
+    assert amp_dtype(True, cpu) is None and amp_dtype(False, cpu) is None
+    assert loader_workers(4, cpu) == 0
+    result = train(spec(epochs=1, amp=True, workers=4), trials, trials, tmp_path, device="cpu", progress=False)
+    assert result.epochs_run == 1
+    assert "amp: off" in capsys.readouterr().err
+    scored = score_trials(tmp_path / "model.pt", trials, device="cpu", progress=False)
+    assert np.isfinite(scored["score"]).all() and (scored["score"] <= 0).all()  # log-probabilities
+
+
+def test_csam_training_runs_with_two_domains(trials, tmp_path, capsys):
+    result = train(spec(epochs=1, csam={"enabled": True}), trials, trials, tmp_path, device="cpu", progress=False)
+    assert result.epochs_run == 1
+    assert "composed as {'CoRS': 3, 'EXT': 1}" in capsys.readouterr().err
+
+
+def test_csam_with_one_domain_names_the_fix(trials, tmp_path):
+    with pytest.raises(Exception, match="add an external set"):
+        train(spec(csam={"enabled": True}), trials.assign(domain="CoRS"), trials, tmp_path, device="cpu",
+              progress=False)
+
+
+def test_a_set_without_bonafide_is_refused(trials, tmp_path):
+    with pytest.raises(Exception, match="bona fide and spoof"):
+        train(spec(), trials[trials["label"] == "spoof"], trials, tmp_path, device="cpu", progress=False)
