@@ -1,0 +1,125 @@
+"""What rules/quality.smk needs at parse time: paths, targets, envs and the argument strings of its rules.
+
+Everything is derived from the validated config and the registry (no file is read), so the quality part of the
+DAG has (1 + codecs) x splits scoring and card jobs plus a handful of table/figure jobs, whatever the corpus size.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+from codecfake import registry
+from codecfake.quality.utmos_weights import checkpoint_path
+from codecfake.registry import BONAFIDE
+from codecfake.split import SPLITS
+
+#: Columns of metrics.tsv each `quality.metrics` name yields (a figure each).
+METRIC_COLUMNS = {"pesq_wb": ["pesq_wb"], "stoi": ["stoi"], "mel_distance": ["mel_distance"], "si_sdr": ["si_sdr"],
+                  "dnsmos": ["dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808"]}
+#: The quality tables, each with an HTML view in the report: name -> (report category, caption file).
+TABLES = {"metrics": ("Quality", "metrics.rst"), "stats": ("Dataset", "stats.rst"),
+          "provenance": ("Dataset", "provenance.rst"), "artifacts": ("Artifacts", "artifacts.rst"),
+          "artifact_pairs": ("Artifacts", "artifact_pairs.rst")}
+#: Config keys that define every subset's audio (the corpus, its split and the output format) beside the codec's.
+DATA_KEYS = ("corpus", "demo_corpus", "split", "audio_format", "seed")
+
+
+class QualityPlan:
+    def __init__(self, config: dict, plan):
+        self.config = config
+        self.settings = config["quality"]
+        self.utmos = self.settings["utmos"]
+        self.plan = plan
+        self.results = plan.results
+        self.subsets = [BONAFIDE, *plan.codecs]
+
+    def path(self, relative: str) -> str:
+        return self.plan.path(relative)
+
+    def subset_pattern(self) -> str:
+        return "|".join(re.escape(s) for s in self.subsets)
+
+    # -- inputs of the per-subset jobs --------------------------------------------------------------------------
+    def codec_tables(self, subset: str, split: str) -> list[str]:
+        return [] if subset == BONAFIDE else self.plan.shard_tables(subset, split)
+
+    def env(self, subset: str) -> str:
+        """The env a subset's card is written in: its codec's, whose package versions the card records."""
+        return str(self.plan.basedir / self.env_file(subset))
+
+    def env_file(self, subset: str) -> str:
+        return "envs/core.yaml" if subset == BONAFIDE else registry.get(subset).env
+
+    def card_weights(self, subset: str) -> list[str]:
+        return [] if subset == BONAFIDE else self.plan.weights_inputs(subset)
+
+    def provenance_config(self, subset: str) -> str:
+        """JSON of the settings that define the subset's audio: the card hashes it."""
+        data = {key: self.config.get(key) for key in DATA_KEYS}
+        if subset != BONAFIDE:
+            data["codec"] = json.loads(self.plan.fingerprint(subset))
+        return json.dumps(data, sort_keys=True)
+
+    def artifact_manifest(self) -> str:
+        return self.path(f"manifests/cors_{self.settings['artifacts']['split']}.tsv")
+
+    # -- UTMOS -----------------------------------------------------------------------------------------------
+    def utmos_checkpoint(self) -> str:
+        return str(checkpoint_path(self.config["weights_dir"], self.utmos["hub_repo"], self.utmos["revision"],
+                                   self.utmos["file"]))
+
+    def utmos_inputs(self) -> list[str]:
+        return [self.utmos_checkpoint()] if self.utmos["weights"] == "pretrained" else []
+
+    def utmos_model_args(self) -> str:
+        if self.utmos["weights"] == "random":
+            return f"--random-weights --seed {int(self.config['seed'])}"
+        args = (f"--checkpoint {shlex.quote(self.utmos_checkpoint())} --label "
+                f"{shlex.quote(self.utmos['hub_repo'] + '@' + self.utmos['revision'])}")
+        return args + (f" --sha256 {self.utmos['sha256']}" if self.utmos["sha256"] else "")
+
+    def fetch_utmos_args(self) -> str:
+        u = self.utmos
+        args = (f"--weights-dir {shlex.quote(self.config['weights_dir'])} --hub-repo {shlex.quote(u['hub_repo'])}"
+                f" --revision {u['revision']} --file {shlex.quote(u['file'])}")
+        return args + (f" --sha256 {u['sha256']}" if u["sha256"] else "")
+
+    def utmos_gpus(self) -> int:
+        return self.plan.resynth_gpus()
+
+    # -- outputs ---------------------------------------------------------------------------------------------
+    def scores(self) -> list[str]:
+        return [self.path(f"quality/scores/{s}/{split}.tsv") for split in SPLITS for s in self.subsets]
+
+    def utmos_tables(self) -> list[str]:
+        if not self.utmos["enabled"]:
+            return []
+        return [self.path(f"quality/utmos/{s}/{split}.tsv") for split in SPLITS for s in self.subsets]
+
+    def figure_metrics(self) -> list[str]:
+        columns = [c for name in self.settings["metrics"] for c in METRIC_COLUMNS[name]]
+        return columns + (["utmos"] if self.utmos["enabled"] else [])
+
+    def figures(self) -> list[str]:
+        return [self.path(f"quality/figures/{metric}.png") for metric in self.figure_metrics()]
+
+    def cards(self) -> list[str]:
+        return [self.path(f"audio/{s}/{split}/provenance.json") for split in SPLITS for s in self.subsets]
+
+    def tables(self) -> list[str]:
+        return [self.path(f"quality/{name}.tsv") for name in TABLES]
+
+    def table_views(self) -> list[str]:
+        return [self.path(f"quality/tables/{name}.html") for name in TABLES]
+
+    def table_view_entries(self) -> list[tuple[str, str, str, str]]:
+        """(view path, table name, report category, caption file) of each table view."""
+        return [(path, name, category, caption)
+                for path, (name, (category, caption)) in zip(self.table_views(), TABLES.items())]
+
+    def targets(self) -> list[str]:
+        if not self.settings["enabled"]:
+            return []
+        return [*self.tables(), *self.table_views(), *self.figures(),
+                self.path("quality/figures/residual_examples.png"), *self.cards()]
