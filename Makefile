@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.codecfake-setup
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c requirements/constraints.txt
 
-.PHONY: setup demo test report clean-demo
+.PHONY: setup demo test test-cluster report clean-demo
 
 setup: $(STAMP)
 
@@ -25,6 +25,10 @@ demo: setup
 
 test: setup
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -p no:cacheprovider
+
+# The workflow through profiles/slurm on a throwaway one-node SLURM (tests/cluster/; needs root and apt-get).
+test-cluster: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pytest -q -p no:cacheprovider -rs tests/test_slurm.py
 
 # The demo's Snakemake report (every table and figure in one self-contained page), then a headless-Chromium check
 # that it renders with its figures (skipped, saying so, where no Chromium is installed).

@@ -9,11 +9,19 @@ min_version("9.0")
 sys.path.insert(0, workflow.basedir)
 
 from codecfake.workflow import Plan
+from codecfake.cm.workflow import CMPlan
+from codecfake.quality.plan import QualityPlan
+from codecfake.trace.workflow import TracePlan
 
 configfile: "config.yaml"
 validate(config, "config.schema.yaml")
 plan = Plan(config, workflow.basedir)
 R = plan.results
+cmplan = CMPlan(config, R)  # countermeasures (rules/cm.smk); no targets unless `cm:` is configured
+quality = QualityPlan(config, plan)  # quality, artifacts, statistics, provenance (rules/quality.smk)
+tplan = TracePlan(config, R)  # source tracing (rules/trace.smk); no targets unless `trace.tracers` is set
+
+report: "report/workflow.rst"
 
 # Jobs import the codecfake package from the workflow, whatever env they run in.
 shell.prefix("export PYTHONPATH='%s'${{PYTHONPATH:+:$PYTHONPATH}}; " % workflow.basedir)
@@ -26,9 +34,15 @@ rule all:
     input:
         plan.protocols(),
         plan.manifests(),
+        cmplan.targets(),
+        quality.targets(),
+        tplan.targets(),
 
 
 include: "rules/corpus.smk"
 include: "rules/weights.smk"
 include: "rules/resynth.smk"
 include: "rules/protocols.smk"
+include: "rules/cm.smk"
+include: "rules/quality.smk"
+include: "rules/trace.smk"

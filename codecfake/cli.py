@@ -190,6 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     from codecfake.envcheck import register as register_envcheck
 
     register_envcheck(sub)
+
+    from codecfake.trace.cli import register as register_trace
+
+    register_trace(sub)
     return parser
 
 

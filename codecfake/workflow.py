@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 
 from codecfake import registry
@@ -77,6 +78,7 @@ class Plan:
     def env(self, codec: str) -> str:
         return str(self.basedir / registry.get(codec).env)
 
+    @lru_cache(maxsize=None)  # asked once per shard job (~2,300 at full size); it reads the architecture file
     def fingerprint(self, codec: str) -> str:
         """Everything that defines a codec's output: a change here reruns that codec's jobs, and only those."""
         entry = registry.get(codec)
