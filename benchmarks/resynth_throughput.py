@@ -75,7 +75,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--clips", type=int, default=16)
     parser.add_argument("--batch-items", type=int, default=16)
-    parser.add_argument("--batch-seconds", type=float, default=20.0)
+    parser.add_argument("--batch-seconds", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 

@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--weights-dir", default="weights")
             p.add_argument("--device", default="auto")
             p.add_argument("--seed", type=int, default=0)
-            p.add_argument("--batch-seconds", type=float, default=20.0)
+            p.add_argument("--batch-seconds", type=float, default=5.0)
             p.add_argument("--batch-items", type=int, default=16)
             p.add_argument("--threads", type=int, default=1)
 

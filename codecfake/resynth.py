@@ -119,7 +119,7 @@ def resynthesize_batch(codec, waves: list[np.ndarray], targets: list[int]) -> li
 
 
 def run_codec_shard(split_manifest, shard: str, codec, results_dir, table, rejects, fmt: str = "wav",
-                    batch_seconds: float = 20.0, batch_items: int = 16) -> JobStats:
+                    batch_seconds: float = 5.0, batch_items: int = 16) -> JobStats:
     """Resynthesize a shard through a loaded codec wrapper (codec_wrappers.load)."""
     start, codec_start = time.perf_counter(), codec.codec_seconds
     job = _Shard(split_manifest, shard, codec.name, results_dir, fmt)
