@@ -138,6 +138,17 @@ def cmd_fetch_dataset(args) -> None:
     print(f"unpacked into {fetch_archive(args.url, args.dest, args.sha256)}", file=sys.stderr)
 
 
+def add_training_arguments(p) -> None:
+    """The arguments every training subcommand takes (cm-train, trace-train): one spec, its trial tables, a device."""
+    p.add_argument("--spec", required=True, help="spec.json written by cm-select")
+    p.add_argument("--train", required=True)
+    p.add_argument("--dev", required=True)
+    p.add_argument("--out-dir", required=True)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--cache-dir", default=None, help="hub cache of pretrained SSL front-ends")
+    p.add_argument("--threads", type=int, default=4)
+
+
 def register(sub) -> None:
     p = sub.add_parser("cm-select", help="a CM's resolved spec, training and dev sets (trial tables + protocols)")
     p.add_argument("--spec", required=True, help="the resolved spec as JSON text (written to <out-dir>/spec.json)")
@@ -148,13 +159,7 @@ def register(sub) -> None:
     p.set_defaults(func=cmd_select)
 
     p = sub.add_parser("cm-train", help="train one CM (resumes from its last checkpoint)")
-    p.add_argument("--spec", required=True)
-    p.add_argument("--train", required=True)
-    p.add_argument("--dev", required=True)
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--cache-dir", default=None, help="hub cache of pretrained SSL front-ends")
-    p.add_argument("--threads", type=int, default=4)
+    add_training_arguments(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("cm-eval-set", help="trial table of an evaluation set")

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from codecfake.cm.cli import add_training_arguments
 from codecfake.errors import UserError
 
 CHECKPOINT_ENV = "CODECFAKE_TRACER"
@@ -94,13 +95,7 @@ def cmd_detect(args) -> None:
 
 def register(sub) -> None:
     p = sub.add_parser("trace-train", help="train one tracer (multi-task CM) from its spec and trial tables")
-    p.add_argument("--spec", required=True, help="spec.json written by cm-select")
-    p.add_argument("--train", required=True)
-    p.add_argument("--dev", required=True)
-    p.add_argument("--out-dir", required=True)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--cache-dir", default=None, help="hub cache of pretrained SSL front-ends")
-    p.add_argument("--threads", type=int, default=4)
+    add_training_arguments(p)
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("trace-evaluate", help="a tracer's predictions, per-head metrics and confusion matrices")
