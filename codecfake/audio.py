@@ -6,13 +6,15 @@ fastest and the most accurate resampler measured here (alias rejection ~-140 dB)
 from __future__ import annotations
 
 import os
-import tempfile
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 import soxr
+
+from codecfake.tables import atomic_output
 
 TARGET_RATE = 16000
 #: soundfile subtype per output format; 16-bit PCM is what the published CodecFake+ audio uses.
@@ -30,22 +32,57 @@ class AudioInfo:
     channels: int
 
 
+def _wav_declared_frames(path: Path) -> int | None:
+    """Frames the RIFF header's `data` chunk declares; None when it declares none (streamed) or is not WAV.
+
+    libsndfile shortens `frames` to what the file holds, so a WAV cut in half reads as a valid shorter file: the
+    declared chunk size is the only trace of what was lost.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        block_align = None
+        while chunk := handle.read(8):
+            if len(chunk) < 8:
+                return None
+            name, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if name == b"fmt ":
+                body = handle.read(size)
+                block_align = struct.unpack("<H", body[12:14])[0] if len(body) >= 14 else None
+                handle.seek(size % 2, os.SEEK_CUR)
+            elif name == b"data":
+                if not block_align or size in (0, 0xFFFFFFFF):
+                    return None
+                return size // block_align
+            else:
+                handle.seek(size + size % 2, os.SEEK_CUR)
+    return None
+
+
 def probe(path: str | os.PathLike) -> AudioInfo:
-    """Header-only checks (cheap): unreadable, empty and multichannel files are rejected here."""
+    """Header-only checks (cheap): missing, unreadable, empty, truncated and multichannel files are rejected."""
+    path = Path(path)
+    if not path.is_file():
+        raise BadAudio(f"missing: {path} does not exist (fix the manifest's path column or restore the file)")
     try:
         info = sf.info(str(path))
-    except Exception as err:  # soundfile raises several types for missing/corrupt files
-        raise BadAudio(f"unreadable: {type(err).__name__}: {err}".replace("\n", " ")) from err
+    except Exception as err:  # soundfile raises several types for corrupt files
+        raise BadAudio(f"unreadable: {path.name}: {type(err).__name__}: {err}".replace("\n", " ")) from err
     if info.frames == 0:
         raise BadAudio("empty: 0 samples")
     if info.channels != 1:
         raise BadAudio(f"multichannel: {info.channels} channels")
+    declared = _wav_declared_frames(path)
+    if declared is not None and declared > info.frames:
+        raise BadAudio(f"truncated: header declares {declared} samples, the file holds {info.frames}")
     return AudioInfo(info.samplerate, info.frames, info.channels)
 
 
 def read_mono(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Float32 samples of a mono file, rejected if unreadable, empty, multichannel or non-finite."""
-    probe(path)
+    """Float32 samples of a mono file, rejected if missing, unreadable, empty, truncated, multichannel or
+    non-finite."""
+    info = probe(path)
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as err:
@@ -53,6 +90,8 @@ def read_mono(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     data = data[:, 0]
     if data.size == 0:
         raise BadAudio("empty: 0 samples")
+    if data.size < info.samples:
+        raise BadAudio(f"truncated: header declares {info.samples} samples, {data.size} could be read")
     if not np.isfinite(data).all():
         raise BadAudio("non-finite samples")
     return data, rate
@@ -76,29 +115,30 @@ def fit_length(x: np.ndarray, length: int) -> np.ndarray:
     return np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, length - x.shape[-1])])
 
 
+def full_scale(x: np.ndarray) -> np.ndarray:
+    """The samples as 16-bit PCM holds them: beyond +-1 is clipped (`signal_checks` counts those samples)."""
+    return np.clip(x, -1.0, 1.0)
+
+
 def write_atomic(path: str | os.PathLike, x: np.ndarray, rate: int, fmt: str = "wav") -> None:
-    """Write through a temp file in the same folder and rename, so a killed job never leaves a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write through a temp file in the same folder and rename (tables.atomic_output): never a partial file."""
     container, subtype = FORMATS[fmt]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
-        sf.write(tmp, np.clip(x, -1.0, 1.0), rate, format=container, subtype=subtype)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as tmp:
+        sf.write(tmp, full_scale(x), rate, format=container, subtype=subtype)
 
 
 def signal_checks(x: np.ndarray, rate: int) -> dict:
-    """Per-file checks recorded in every shard table."""
+    """Per-file checks recorded in every shard table, of the audio as written: `peak` and `rms` after clipping to
+    full scale, and `clipped`, the number of samples that were beyond it (resampling full-scale noise overshoots
+    to ~2.0), so a clipped file is never passed off as clean."""
     finite = bool(np.isfinite(x).all())
     safe = np.nan_to_num(x)
+    written = full_scale(safe)
     return {
         "samples": int(x.shape[-1]),
         "duration": round(x.shape[-1] / rate, 6),
-        "peak": round(float(np.abs(safe).max(initial=0.0)), 6),
-        "rms": round(float(np.sqrt(np.mean(np.square(safe, dtype=np.float64)))) if x.size else 0.0, 6),
+        "peak": round(float(np.abs(written).max(initial=0.0)), 6),
+        "rms": round(float(np.sqrt(np.mean(np.square(written, dtype=np.float64)))) if x.size else 0.0, 6),
+        "clipped": int(np.count_nonzero(np.abs(safe) > 1.0)),
         "finite": finite,
     }

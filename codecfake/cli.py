@@ -34,9 +34,12 @@ def cmd_manifest(args) -> None:
     from codecfake.corpus import read_user_manifest, read_vctk
     from codecfake.tables import write_tsv_atomic
 
-    frame = read_user_manifest(args.user_manifest) if args.user_manifest else read_vctk(args.vctk, args.mic)
+    frame, rejects = (read_user_manifest(args.user_manifest, args.invalid_ids) if args.user_manifest
+                      else read_vctk(args.vctk, args.mic, args.invalid_ids))
+    write_tsv_atomic(rejects, args.rejects)
     write_tsv_atomic(frame, args.out)
-    print(f"manifest: {len(frame)} utterances, {frame['speaker'].nunique()} speakers", file=sys.stderr)
+    print(f"manifest: {len(frame)} utterances, {frame['speaker'].nunique()} speakers; {len(rejects)} rows rejected "
+          f"for their identifiers", file=sys.stderr)
 
 
 def cmd_split(args) -> None:
@@ -129,7 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--vctk")
     source.add_argument("--user-manifest")
     p.add_argument("--mic", default="mic1", choices=["mic1", "mic2"])
+    p.add_argument("--invalid-ids", default="error", choices=["error", "reject"],
+                   help="a row with an unsafe, duplicate or colliding utt_id/speaker: stop, or list it in --rejects")
     p.add_argument("--out", required=True)
+    p.add_argument("--rejects", required=True, help="TSV of the rows left out, with the reason")
     p.set_defaults(func=cmd_manifest)
 
     p = sub.add_parser("split", help="speaker-disjoint train/dev/eval manifests")
@@ -198,8 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from codecfake.errors import UserError
+    from codecfake.errors import UserError, exit_on_sigterm
 
+    exit_on_sigterm()
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

@@ -3,6 +3,12 @@
 The manifest is the pipeline's one view of the corpus: a TSV with utt_id, speaker, path, sample_rate, samples,
 duration, text (paths absolute). VCTK 0.92 keeps two microphones per utterance
 (`wav48_silence_trimmed/{spk}/{spk}_{nnn}_mic{1,2}.flac`); utt_id drops the mic suffix.
+
+utt_id and speaker become file names and protocol fields, so they are checked here, once, before anything is
+written: they must match IDENTIFIER (letters, digits, `_`, `-`, `.`; starting with a letter, digit or `_`; at
+most 128 characters: no `/`, `..`, spaces or absolute paths), be unique, and no utt_id may equal another's
+`<utt_id>_<codec protocol name>` (the name of that utterance's resynthesis). A bad row is an error naming it, or,
+with `corpus.invalid_ids: reject`, a row of the manifest's rejects table with its reason.
 """
 from __future__ import annotations
 
@@ -22,6 +28,10 @@ from codecfake.download import download
 from codecfake.errors import UserError
 
 MANIFEST_COLUMNS = ["utt_id", "speaker", "path", "sample_rate", "samples", "duration", "text"]
+REJECT_COLUMNS = ["row", "utt_id", "speaker", "path", "reason"]
+IDENTIFIER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+IDENTIFIER_RULE = "letters, digits, '_', '-', '.', starting with a letter, digit or '_', at most 128 characters"
+INVALID_ID_MODES = ("error", "reject")
 REQUIRED_USER_COLUMNS = ["utt_id", "speaker", "path"]
 VCTK_FILE = re.compile(r"^(?P<utt>(?P<spk>[ps]\d+)_\d+)_(?P<mic>mic[12])\.flac$")
 
@@ -62,18 +72,55 @@ def _header(path: Path) -> tuple[int, int]:
         return 0, 0
 
 
-def _finish(rows: list[dict]) -> pd.DataFrame:
+def _identifier_problems(rows: list[dict], codec_names: list[str]) -> list[str | None]:
+    """Per row, why its utt_id/speaker cannot be used (None if it can); later duplicates are the bad rows."""
+    ids = {row["utt_id"] for row in rows}
+    seen: set[str] = set()
+    problems: list[str | None] = []
+    for row in rows:
+        utt, speaker = row["utt_id"], row["speaker"]
+        problem = None
+        if not IDENTIFIER.match(utt):
+            problem = f"utt_id {utt!r} is not a safe identifier ({IDENTIFIER_RULE})"
+        elif not IDENTIFIER.match(speaker):
+            problem = f"speaker {speaker!r} is not a safe identifier ({IDENTIFIER_RULE})"
+        elif utt in seen:
+            problem = f"utt_id {utt!r} is duplicated"
+        else:
+            clash = next((c for c in codec_names if utt.endswith(f"_{c}") and utt[: -len(c) - 1] in ids), None)
+            if clash:
+                problem = (f"utt_id {utt!r} collides with the {clash} resynthesis of utt_id "
+                           f"{utt[: -len(clash) - 1]!r}")
+        seen.add(utt)
+        problems.append(problem)
+    return problems
+
+
+def _finish(rows: list[dict], on_invalid: str = "error") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validated manifest (headers read) and the rows rejected for bad identifiers (only with on_invalid=reject)."""
+    if on_invalid not in INVALID_ID_MODES:
+        raise CorpusError(f"corpus.invalid_ids must be one of {', '.join(INVALID_ID_MODES)}, got {on_invalid!r}")
+    from codecfake.registry import codecs
+
+    problems = _identifier_problems(rows, list(codecs()))
+    bad = [(row, problem) for row, problem in zip(rows, problems) if problem]
+    if bad and on_invalid == "error":
+        listed = "; ".join(f"{row['row']}: {problem}" for row, problem in bad[:5])
+        raise CorpusError(f"{len(bad)} manifest row(s) cannot be used: {listed}"
+                          f"{' ...' if len(bad) > 5 else ''} (fix them, or set corpus.invalid_ids: reject to "
+                          f"leave them out, listed in corpus/manifest.rejects.tsv)")
+    rejects = pd.DataFrame([{**row, "reason": problem} for row, problem in bad], columns=REJECT_COLUMNS)
+    rows = [row for row, problem in zip(rows, problems) if not problem]
     for row in tqdm(rows, desc="reading headers", file=sys.stderr, mininterval=10):
         row["sample_rate"], row["samples"] = _header(Path(row["path"]))
         row["duration"] = round(row["samples"] / row["sample_rate"], 6) if row["sample_rate"] else 0.0
     frame = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
-    duplicated = frame["utt_id"][frame["utt_id"].duplicated()]
-    if len(duplicated):
-        raise CorpusError(f"duplicate utt_id in corpus: {', '.join(duplicated.unique()[:5])}")
-    return frame.sort_values("utt_id", kind="stable").reset_index(drop=True)
+    if frame.empty:
+        raise CorpusError(f"no usable utterance in the corpus ({len(rejects)} rejected for their identifiers)")
+    return frame.sort_values("utt_id", kind="stable").reset_index(drop=True), rejects
 
 
-def read_vctk(root: str | Path, mic: str = "mic1") -> pd.DataFrame:
+def read_vctk(root: str | Path, mic: str = "mic1", on_invalid: str = "error") -> tuple[pd.DataFrame, pd.DataFrame]:
     layout = vctk_layout()
     root = Path(root)
     audio_dir, text_dir = root / layout["audio_dir"], root / layout["text_dir"]
@@ -86,26 +133,34 @@ def read_vctk(root: str | Path, mic: str = "mic1") -> pd.DataFrame:
             continue
         text_file = text_dir / match["spk"] / f"{match['utt']}.txt"
         text = text_file.read_text(errors="replace").strip() if text_file.exists() else ""
-        rows.append({"utt_id": match["utt"], "speaker": match["spk"], "path": str(path.resolve()), "text": text})
+        rows.append({"row": str(path), "utt_id": match["utt"], "speaker": match["spk"], "path": str(path.resolve()),
+                     "text": text})
     if not rows:
         raise CorpusError(f"no *_{mic}.flac files under {audio_dir}")
-    return _finish(rows)
+    return _finish(rows, on_invalid)
 
 
-def read_user_manifest(path: str | Path) -> pd.DataFrame:
+def read_user_manifest(path: str | Path, on_invalid: str = "error") -> tuple[pd.DataFrame, pd.DataFrame]:
     """A user's TSV (at least utt_id, speaker, path; relative paths are relative to the manifest)."""
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise CorpusError(f"corpus.manifest: {path} does not exist")
-    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    need = f"a header line with at least {', '.join(REQUIRED_USER_COLUMNS)} (tab-separated) and one row per utterance"
+    try:
+        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise CorpusError(f"corpus.manifest {path} is empty: it needs {need}") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise CorpusError(f"corpus.manifest {path} is not a readable TSV ({err}): it needs {need}") from None
     missing = [c for c in REQUIRED_USER_COLUMNS if c not in frame.columns]
     if missing:
-        raise CorpusError(f"corpus.manifest {path}: missing column(s) {', '.join(missing)}; "
-                          f"need at least {', '.join(REQUIRED_USER_COLUMNS)}")
+        raise CorpusError(f"corpus.manifest {path}: missing column(s) {', '.join(missing)}; need {need}")
+    if frame.empty:
+        raise CorpusError(f"corpus.manifest {path} has a header but no rows: it needs {need}")
     rows = []
-    for record in frame.to_dict("records"):
+    for line, record in enumerate(frame.to_dict("records"), start=2):
         audio = Path(record["path"])
         audio = audio if audio.is_absolute() else (path.parent / audio)
-        rows.append({"utt_id": record["utt_id"], "speaker": record["speaker"], "path": str(audio.resolve()),
-                     "text": record.get("text", "")})
-    return _finish(rows)
+        rows.append({"row": f"{path.name} line {line}", "utt_id": record["utt_id"], "speaker": record["speaker"],
+                     "path": str(audio.resolve()), "text": record.get("text", "")})
+    return _finish(rows, on_invalid)

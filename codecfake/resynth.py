@@ -17,12 +17,13 @@ import pandas as pd
 from tqdm import tqdm
 
 from codecfake.audio import TARGET_RATE, BadAudio, fit_length, probe, read_mono, resample, signal_checks, write_atomic
+from codecfake.paths import inside_results
 from codecfake.registry import BONAFIDE
 from codecfake.shard import length_batches, parse_shard, shard_slice
 from codecfake.tables import read_tsv, write_tsv_atomic
 
 SHARD_COLUMNS = ["utt_id", "source_utt", "speaker", "split", "subset", "path", "sample_rate", "samples",
-                 "duration", "peak", "rms", "finite", "delay_samples", "weights"]
+                 "duration", "peak", "rms", "clipped", "finite", "delay_samples", "weights"]
 REJECT_COLUMNS = ["source_utt", "speaker", "split", "subset", "source_path", "reason"]
 
 
@@ -72,11 +73,11 @@ class _Shard:
             self.reject(row, "non-finite output")
             return
         name = output_name(row["utt_id"], self.subset, self.fmt)
-        path = audio_dir(self.results_dir, self.subset, row["split"]) / name
+        path = inside_results(self.results_dir, audio_dir(self.results_dir, self.subset, row["split"]) / name)
         write_atomic(path, audio, TARGET_RATE, self.fmt)
         self.outputs.append({"utt_id": Path(name).stem, "source_utt": row["utt_id"], "speaker": row["speaker"],
                              "split": row["split"], "subset": self.subset,
-                             "path": str(path.relative_to(self.results_dir)), "sample_rate": TARGET_RATE,
+                             "path": str(path.relative_to(self.results_dir.resolve())), "sample_rate": TARGET_RATE,
                              **checks, "delay_samples": delay, "weights": weights})
         self.stats.written += 1
         self.stats.audio_seconds += checks["duration"]

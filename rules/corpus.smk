@@ -34,15 +34,18 @@ rule corpus_manifest:
     input:
         plan.corpus_inputs(),
     output:
-        f"{R}/corpus/manifest.tsv",
+        manifest=f"{R}/corpus/manifest.tsv",
+        rejects=f"{R}/corpus/manifest.rejects.tsv",
     params:
         source=plan.manifest_source(),
+        invalid_ids=config["corpus"]["invalid_ids"],
     log:
         f"{R}/logs/corpus/manifest.log",
     conda:
         "../envs/core.yaml"
     shell:
-        "python -m codecfake manifest {params.source} --out {output} 2> {log}"
+        "python -m codecfake manifest {params.source} --invalid-ids {params.invalid_ids}"
+        " --out {output.manifest} --rejects {output.rejects} 2> {log}"
 
 
 rule split_speakers:

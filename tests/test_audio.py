@@ -48,7 +48,7 @@ def test_bad_inputs_are_rejected_with_reasons(tmp_path):
     sf.write(tmp_path / "nan.wav", np.array([0.0, np.nan, 0.1], np.float32), 16000, subtype="FLOAT")
     (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
     expected = {"stereo.wav": "multichannel", "empty.wav": "empty", "nan.wav": "non-finite",
-                "corrupt.wav": "unreadable", "absent.wav": "unreadable"}
+                "corrupt.wav": "unreadable", "absent.wav": "missing: .*absent.wav does not exist"}
     for name, reason in expected.items():
         with pytest.raises(BadAudio, match=reason):
             read_mono(tmp_path / name)
@@ -58,5 +58,33 @@ def test_fit_length_and_checks():
     x = np.ones(10, np.float32)
     assert len(fit_length(x, 4)) == 4 and fit_length(x, 12)[-2:].tolist() == [0, 0]
     checks = signal_checks(np.array([0.5, -0.5, 0.5, -0.5], np.float32), 4)
-    assert checks == {"samples": 4, "duration": 1.0, "peak": 0.5, "rms": 0.5, "finite": True}
+    assert checks == {"samples": 4, "duration": 1.0, "peak": 0.5, "rms": 0.5, "clipped": 0, "finite": True}
     assert not signal_checks(np.array([np.inf], np.float32), 4)["finite"]
+
+
+@pytest.mark.parametrize("fmt,subtype", [("WAV", "PCM_16"), ("WAV", "FLOAT"), ("FLAC", "PCM_16")])
+def test_truncated_file_is_rejected(tmp_path, fmt, subtype):
+    """libsndfile reads a WAV cut in half as a valid shorter file: the header's declared size must be checked."""
+    full = tmp_path / f"full.{fmt.lower()}"
+    sf.write(full, np.random.default_rng(0).uniform(-0.5, 0.5, 16000).astype(np.float32), 16000, format=fmt,
+             subtype=subtype)
+    data = full.read_bytes()
+    cut = tmp_path / f"cut.{fmt.lower()}"
+    cut.write_bytes(data[: len(data) // 2])
+    assert len(read_mono(full)[0]) == 16000
+    with pytest.raises(BadAudio, match="truncated|unreadable|corrupt"):
+        read_mono(cut)
+
+
+def test_full_scale_noise_is_clipped_on_record_not_silently(tmp_path):
+    """Full-scale noise resampled 48 -> 16 kHz overshoots (~2x): the table says what the file holds."""
+    noise = np.random.default_rng(0).choice([-1.0, 1.0], 48000).astype(np.float32)
+    resampled = resample(noise, 48000, 16000)
+    assert np.abs(resampled).max() > 1.5
+    checks = signal_checks(resampled, 16000)
+    path = tmp_path / "n.wav"
+    write_atomic(path, resampled, 16000)
+    written, _ = sf.read(path, dtype="float32")
+    assert checks["peak"] == pytest.approx(np.abs(written).max(), abs=1e-4)
+    assert checks["clipped"] == int(np.count_nonzero(np.abs(resampled) > 1.0)) > 0
+    assert checks["rms"] == pytest.approx(np.sqrt(np.mean(written.astype(np.float64) ** 2)), abs=1e-4)

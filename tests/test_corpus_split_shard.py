@@ -27,14 +27,14 @@ def make_vctk(root, speakers=("p225", "p226", "p227"), utts=2, rate=48000):
 def test_vctk_tree_to_manifest(tmp_path):
     root = make_vctk(tmp_path / "VCTK")
     (root / "txt" / "p227" / "p227_002.txt").unlink()  # VCTK has audio without text (p315): kept, empty text
-    frame = read_vctk(root, mic="mic2")
+    frame, _ = read_vctk(root, mic="mic2")
     assert list(frame.columns) == ["utt_id", "speaker", "path", "sample_rate", "samples", "duration", "text"]
     assert frame["utt_id"].tolist() == [f"{s}_{n:03d}" for s in ("p225", "p226", "p227") for n in (1, 2)]
     row = frame.iloc[1]
     assert row.speaker == "p225" and row.path.endswith("p225_002_mic2.flac") and row.text == "Text p225 2."
     assert (row.sample_rate, row.samples, row.duration) == (48000, 24002, round(24002 / 48000, 6))
     assert frame.iloc[-1].text == ""
-    assert read_vctk(root).iloc[0].path.endswith("_mic1.flac")
+    assert read_vctk(root)[0].iloc[0].path.endswith("_mic1.flac")
 
 
 def test_absent_vctk_names_expected_path(tmp_path):
@@ -45,7 +45,7 @@ def test_absent_vctk_names_expected_path(tmp_path):
 def test_user_manifest_relative_paths_and_missing_columns(tmp_path):
     sf.write(tmp_path / "a.wav", np.zeros(800, np.float32), 8000)
     (tmp_path / "m.tsv").write_text("utt_id\tspeaker\tpath\nu1\tspk1\ta.wav\nu2\tspk1\tmissing.wav\n")
-    frame = read_user_manifest(tmp_path / "m.tsv")
+    frame, _ = read_user_manifest(tmp_path / "m.tsv")
     assert frame.loc[0, "path"] == str((tmp_path / "a.wav").resolve()) and frame.loc[0, "sample_rate"] == 8000
     assert frame.loc[1, "samples"] == 0  # unreadable: kept, the shard jobs reject it with the reason
     (tmp_path / "bad.tsv").write_text("utt\tspeaker\tpath\n")

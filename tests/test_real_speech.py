@@ -28,7 +28,7 @@ def codec2_manifest(tmp_path_factory):
 
 
 def test_real_speech_user_manifest_split_and_resynthesis(codec2_manifest):
-    frame = read_user_manifest(codec2_manifest / "manifest.tsv")
+    frame, _ = read_user_manifest(codec2_manifest / "manifest.tsv")
     assert set(frame.sample_rate) == {8000}
     parts = assign_splits(frame, dev=["female1"], eval=["female2"])
     split = codec2_manifest / "train.tsv"

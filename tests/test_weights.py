@@ -103,5 +103,5 @@ def test_vctk_download_extracts_into_root(tmp_path):
             archive.write(path, path.relative_to(tree))  # like the official zip: no top-level folder
     with serving(buffer.getvalue()) as url:
         root = download_vctk(tmp_path / "data" / "VCTK-Corpus-0.92", url, hashlib.sha256(buffer.getvalue()).hexdigest())
-    assert read_vctk(root)["utt_id"].tolist() == ["p225_001"]
+    assert read_vctk(root)[0]["utt_id"].tolist() == ["p225_001"]
     assert sorted(p.name for p in root.parent.iterdir()) == ["VCTK-Corpus-0.92", "VCTK-Corpus-0.92.zip"]

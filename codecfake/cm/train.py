@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import random
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +31,7 @@ from codecfake.cm.models import build_model, offline_spec
 from codecfake.cm.scoring import (amp_dtype, autocast, bonafide_log_probability, loader_workers, pick_device,
                                   predict_logits)
 from codecfake.errors import UserError
-from codecfake.tables import write_tsv_atomic
+from codecfake.tables import atomic_output, write_tsv_atomic
 
 LOG_COLUMNS = ["epoch", "lr", "train_loss", "dev_loss", "dev_eer", "best", "seconds", "samples_per_second"]
 CHECKPOINT = "epoch_{:04d}.pt"
@@ -99,14 +97,8 @@ def fingerprint(spec: dict, train_table: pd.DataFrame, dev_table: pd.DataFrame) 
 
 
 def _save_atomic(obj, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    try:
+    with atomic_output(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _latest_checkpoint(folder: Path, expected: str) -> dict | None:

@@ -5,7 +5,6 @@ no-reference metrics draw the bona fide mean of the same split as a dashed line,
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -14,6 +13,7 @@ import pandas as pd
 
 from codecfake.errors import UserError
 from codecfake.registry import BONAFIDE
+from codecfake.tables import atomic_output
 
 RATE = 16000
 
@@ -28,12 +28,11 @@ NO_REFERENCE = {"dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808", "utmos
 
 
 def _save(fig, out) -> None:
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.part")
-    fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
-    os.replace(tmp, out)
+    try:
+        with atomic_output(out) as tmp:
+            fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
+    finally:
+        plt.close(fig)
 
 
 def taxonomy_class(row) -> str:
