@@ -140,3 +140,39 @@ def test_fetch_archive_unpacks_a_wrapped_cosg_release(tmp_path):
     assert evalsets.cosg(root, root / "protocol.txt")["utt_id"].tolist() == ["VALLE/v_1"]
     with pytest.raises(evalsets.EvalSetError, match="already exists"):
         evalsets.fetch_archive(url, root)
+
+
+def test_cors_set_from_published_protocol_and_flat_folder(tmp_path):
+    """CoRS_ALL.txt lines (`SPK UTT - - label`, one with the published `spoofs` typo) + all_data_16k/{UTT}.wav|flac."""
+    lines = ["p227 p227_260_snac_24khz - - spoof", "p227 p227_260 - - bonafide",
+             "p228 p228_241_vocos_encodec_6 - - spoofs", "p228 p228_241_vocos_encodec_12 - - spoof",
+             "p228 p228_241 - - bonafide"]
+    folder = tmp_path / "all_data_16k"
+    for index, line in enumerate(lines):
+        utt = line.split()[1]
+        path = folder / f"{utt}.{'flac' if index % 2 else 'wav'}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(path, np.zeros(1600, dtype=np.float32), 16000)
+    (tmp_path / "CoRS_ALL.txt").write_text("\n".join(lines) + "\n")
+    spec = {"format": "cors_published", "root": str(folder), "protocol": str(tmp_path / "CoRS_ALL.txt")}
+    table = evalsets.load("CoRS_published", spec).set_index("utt_id")
+    assert table.loc["p227_260_snac_24khz", ["system", "source_utt", "QUA", "AUX", "DEC"]].tolist() == \
+        ["snac_24khz", "p227_260", "MVQ", "Trad", "TIME"]
+    assert table.loc["p228_241_vocos_encodec_12", ["system", "source_utt", "DEC"]].tolist() == \
+        ["vocos_encodec_12", "p228_241", "FREQ"]
+    assert table.loc["p228_241_vocos_encodec_6", "label"] == "spoof"
+    assert table.loc["p227_260", ["label", "system", "QUA"]].tolist() == ["bonafide", "bonafide", "REAL"]
+    assert table.loc["p227_260", "path"].endswith("all_data_16k/p227_260.flac")
+    assert (table["domain"] == "CoRS_published").all()
+    (tmp_path / "unknown.txt").write_text("p227 p227_260_NotACodec - - spoof\n")
+    with pytest.raises(evalsets.EvalSetError, match="no registered codec"):
+        evalsets.cors_published(folder, tmp_path / "unknown.txt")
+
+
+def test_cosg_protocol_with_an_extra_field_is_an_error_not_a_shift(tmp_path):
+    from codecfake.protocols import ProtocolError
+
+    write_wav(tmp_path / "CoSG/VALLE/v_1.wav")
+    (tmp_path / "p.txt").write_text("VALLE v_1 - MVQ spoof\nVALLE v_2 - MVQ extra spoof\n")
+    with pytest.raises(ProtocolError, match="p.txt line 2: 6 fields"):
+        evalsets.cosg(tmp_path / "CoSG", tmp_path / "p.txt")

@@ -4,8 +4,15 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+import pytest
 
-from codecfake.protocols import build_manifest, protocol_lines, read_protocol, write_split
+from codecfake.protocols import (
+    ProtocolError,
+    build_manifest,
+    protocol_lines,
+    read_protocol,
+    write_split,
+)
 from codecfake.tables import write_tsv_atomic
 
 # Lines as they appear in the published CodecFake+ CoRS protocols.
@@ -48,3 +55,75 @@ def test_round_trip_and_orphans(tmp_path):
     assert parsed["utt_id"].tolist() == manifest["utt_id"].tolist()
     assert manifest.set_index("utt_id").loc["p261_001_DAC24", "codec_id"] == "B"
     assert pd.read_csv(out / "r.tsv", sep="\t")["reason"].tolist() == ["empty: 0 samples"]
+
+
+# Lines in each published layout (CodecFake-Source-Tracing @ 91516e0, w2v2_aasist_baseline/metadata/).
+TAXONOMY_LIST = ["p260 p260_075 - REAL REAL REAL bonafide", "p260 p260_075_Encodec_24b24k - Trad TIME MVQ spoof"]
+CORS_ALL = ["p227 p227_260_snac_24khz - - spoof", "p228 p228_328 - - bonafide"]
+COSG_SEEN = ["CLAMTTS 0_ours - MVQ spoof", "CLAMTTS 0_ref - REAL bonafide"]
+COSG_ALL = ["VIOLA audios_entts_ref_14 - bonafide", "ELLAV 1_gen - - spoof"]
+
+
+def protocol_file(tmp_path, lines, name="p.txt"):
+    path = tmp_path / name
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+@pytest.mark.parametrize("lines,expected", [
+    (TAXONOMY_LIST, [["p260", "p260_075", "REAL", "REAL", "REAL", "bonafide"],
+                     ["p260", "p260_075_Encodec_24b24k", "Trad", "TIME", "MVQ", "spoof"]]),
+    (CORS_ALL, [["p227", "p227_260_snac_24khz", "-", "-", "-", "spoof"], ["p228", "p228_328", "-", "-", "-", "bonafide"]]),
+    (COSG_SEEN, [["CLAMTTS", "0_ours", "-", "-", "MVQ", "spoof"], ["CLAMTTS", "0_ref", "-", "-", "REAL", "bonafide"]]),
+    (COSG_ALL, [["VIOLA", "audios_entts_ref_14", "-", "-", "-", "bonafide"], ["ELLAV", "1_gen", "-", "-", "-", "spoof"]]),
+])
+def test_every_published_layout_reads_with_its_labels(tmp_path, lines, expected):
+    frame = read_protocol(protocol_file(tmp_path, lines))
+    assert frame.columns.tolist() == ["speaker", "utt_id", "AUX", "DEC", "VQ", "label"]
+    assert frame.values.tolist() == expected
+
+
+@pytest.mark.parametrize("bad,message", [
+    ("p260 p260_075_x - Trad TIME MVQ spoof extra", "8 fields"),
+    ("p260 p260_075_x - Trad TIME spoof", "6 fields"),
+    ("p260 p260_075_x spoof", "3 fields"),
+    ("p260 p260_075_x X Trad TIME MVQ spoof", "third field is 'X'"),
+    ("p260 p260_075_x - TIME Trad MVQ spoof", "AUX 'TIME' is not one of"),
+    ("p260 p260_075_x - Trad TIME MVQ fake", "label 'fake' is not bonafide or spoof"),
+    ("p260 p260_075_x - - Spoof", "label 'Spoof'"),
+])
+def test_malformed_line_is_an_error_naming_file_and_line(tmp_path, bad, message):
+    path = protocol_file(tmp_path, [*TAXONOMY_LIST, bad])
+    with pytest.raises(ProtocolError, match=rf"{re.escape(str(path))} line 3: {re.escape(message)}"):
+        read_protocol(path)
+
+
+def test_published_typo_is_accepted_with_a_warning_naming_the_line(tmp_path, capsys):
+    path = protocol_file(tmp_path, [*CORS_ALL, "p228 p228_241_vocos_encodec_6 - - spoofs"])
+    frame = read_protocol(path)
+    assert frame["label"].tolist() == ["spoof", "bonafide", "spoof"]
+    assert f"{path} line 3: label 'spoofs' read as 'spoof'" in capsys.readouterr().err
+
+
+def test_protocol_lines_refuse_fields_that_would_break_a_line():
+    good = {"speaker": "p1", "utt_id": "p1_001", "AUX": "REAL", "DEC": "REAL", "VQ": "REAL", "label": "bonafide"}
+    for bad in ({"utt_id": "p1 001"}, {"utt_id": ""}, {"speaker": "p\t1"}):
+        with pytest.raises(ProtocolError, match="empty or holds whitespace"):
+            protocol_lines(pd.DataFrame([{**good, **bad}]))
+    with pytest.raises(ProtocolError, match="two lines"):
+        protocol_lines(pd.DataFrame([good, good]))
+
+
+def test_bonafide_every_codec_rejected_leaves_the_protocol(tmp_path):
+    bona = shard_table(tmp_path / "b.tsv", [row("p260_001", "bonafide"), row("p260_002", "bonafide")])
+    spoof = shard_table(tmp_path / "c.tsv", [row("p260_002", "DAC24")])
+    rejects = shard_table(tmp_path / "r.tsv", [{"source_utt": "p260_001", "speaker": "p260", "split": "train",
+                                                "subset": "DAC24", "source_path": "/c/p260_001.flac",
+                                                "reason": "too short: 8 samples"}])
+    out = tmp_path / "out"
+    manifest = write_split([bona], [spoof], ["DAC24"], [rejects], out / "p.txt", out / "m.tsv", out / "r.tsv")
+    assert manifest["utt_id"].tolist() == ["p260_002", "p260_002_DAC24"]
+    assert read_protocol(out / "p.txt")["utt_id"].tolist() == ["p260_002", "p260_002_DAC24"]
+    listed = pd.read_csv(out / "r.tsv", sep="\t")
+    assert listed[["source_utt", "subset"]].values.tolist() == [["p260_001", "DAC24"], ["p260_001", "bonafide"]]
+    assert listed["reason"].iloc[1].startswith("unpaired:") and listed["source_path"].iloc[1] == "/c/p260_001.flac"

@@ -2,8 +2,12 @@
 
 Each reader takes the set's own published layout, so external sets are used as distributed:
   cors          our manifests/cors_{split}.tsv (paths relative to the results folder)
-  cosg          CodecFake+ CoSG: protocol lines `SYSTEM KEY - ... label`, audio <root>/<SYSTEM>/<KEY>.wav;
+  cors_published  a published CoRS protocol (CoRS_ALL.txt `SPK UTT - - label`, or the 7-column taxonomy lists)
+                with the flat audio folder it describes, <root>/<UTT>.wav or .flac (`all_data_16k/`); the codec
+                of a spoof is the registry protocol name its UTT ends with, its taxonomy the registry's
+  cosg          CodecFake+ CoSG: protocol lines `SYSTEM KEY - [VQ] label`, audio <root>/<SYSTEM>/<KEY>.wav;
                 taxonomy per system from resources/cosg_systems.tsv (paper Table IV)
+Both CodecFake+ formats are read by codecfake.protocols.read_protocol (strict: a malformed line is an error).
   asvspoof2019  LA CM protocol lines `SPEAKER UTT - SYSTEM label` (SYSTEM `-` for bona fide), <root>/<UTT>.flac
   asvspoof5     protocol lines `SPEAKER FILE GENDER CODEC CODEC_Q CODEC_SEED ATTACK_TAG ATTACK_LABEL KEY TMP`,
                 <root>/<FILE>.flac
@@ -23,9 +27,10 @@ import pandas as pd
 from codecfake import RESOURCES, registry
 from codecfake.cm.trials import SHARED_BONAFIDE, TRIAL_COLUMNS, check_trials
 from codecfake.errors import UserError
+from codecfake.protocols import read_protocol
 from codecfake.tables import read_tsv
 
-FORMATS = ("cors", "cosg", "asvspoof2019", "asvspoof5", "folder")
+FORMATS = ("cors", "cors_published", "cosg", "asvspoof2019", "asvspoof5", "folder")
 AUDIO_SUFFIXES = (".wav", ".flac")
 UNKNOWN = "-"
 
@@ -87,8 +92,8 @@ def cosg(root: str | Path, protocol: str | Path, domain: str = "CoSG") -> pd.Dat
     what = f"CoSG protocol {protocol}"
     systems = cosg_systems()
     rows = []
-    for fields in _protocol_lines(protocol, 3, what):
-        system, key, label = fields[0], fields[1], _label(fields[-1], what)
+    for line in read_protocol(protocol).itertuples():
+        system, key, label = line.speaker, line.utt_id, line.label
         if system not in systems.index:
             raise EvalSetError(f"{what}: unknown CoSG system {system!r}; resources/cosg_systems.tsv lists "
                                f"{', '.join(systems.index)}")
@@ -97,6 +102,37 @@ def cosg(root: str | Path, protocol: str | Path, domain: str = "CoSG") -> pd.Dat
         rows.append({"utt_id": f"{system}/{key}", "path": str(Path(root, system, f"{key}.wav").resolve()),
                      "label": label, "speaker": system, "source_utt": key, "system": system, **taxonomy,
                      "domain": domain})
+    return _check_audio(_frame(rows, what), what)
+
+
+def _flat_audio(root: Path, utt: str) -> Path:
+    """<root>/<utt>.wav, else .flac (the published all_data_16k/ folder is flat)."""
+    for suffix in AUDIO_SUFFIXES:
+        candidate = root / f"{utt}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return root / f"{utt}{AUDIO_SUFFIXES[0]}"
+
+
+def cors_published(root: str | Path, protocol: str | Path, domain: str = "CoRS") -> pd.DataFrame:
+    """A published CoRS protocol plus its flat audio folder as trials; codecs and taxonomy from the registry."""
+    what = f"CoRS protocol {protocol}"
+    root = Path(root)
+    entries = registry.codecs()
+    names = sorted(entries, key=len, reverse=True)  # longest first: vocos_encodec_12 before a shorter suffix
+    rows = []
+    for line in read_protocol(protocol).itertuples():
+        utt, label = line.utt_id, line.label
+        if label == "bonafide":
+            source, system, taxonomy = utt, SHARED_BONAFIDE, registry.protocol_taxonomy(None)
+        else:
+            codec = next((name for name in names if utt.endswith(f"_{name}")), None)
+            if codec is None:
+                raise EvalSetError(f"{what}: spoof {utt!r} ends with no registered codec's protocol name")
+            source, system, taxonomy = utt[: -len(codec) - 1], codec, registry.protocol_taxonomy(entries[codec])
+        rows.append({"utt_id": utt, "path": str(_flat_audio(root, utt).resolve()), "label": label,
+                     "speaker": line.speaker, "source_utt": source, "system": system, "QUA": taxonomy["VQ"],
+                     "AUX": taxonomy["AUX"], "DEC": taxonomy["DEC"], "domain": domain})
     return _check_audio(_frame(rows, what), what)
 
 
@@ -148,6 +184,8 @@ def load(name: str, spec: dict, results_dir: str | Path | None = None) -> pd.Dat
     fmt = spec.get("format")
     if fmt == "cors":
         return cors(spec["manifest"], results_dir, domain=spec.get("domain", "CoRS"))
+    if fmt == "cors_published":
+        return cors_published(spec["root"], spec["protocol"], domain=name)
     if fmt == "cosg":
         return cosg(spec["root"], spec["protocol"], domain=name)
     if fmt == "asvspoof2019":

@@ -123,13 +123,14 @@ class CMPlan:
         """Bootstrap unit: speaker/source utterance on CoRS, system on CoSG, speaker on ASVspoof, trials else."""
         fmt = self.eval_set_spec(eval_set)["format"]
         ci = self.cm.get("ci") or {}
-        return {"cors": ci.get("cors_condition", "source_utt"), "cosg": "system", "asvspoof2019": "speaker",
+        return {"cors": ci.get("cors_condition", "source_utt"), "cors_published": ci.get("cors_condition", "source_utt"),
+                "cosg": "system", "asvspoof2019": "speaker",
                 "asvspoof5": "speaker"}.get(fmt, "none")
 
     def taxonomy_sets(self) -> list[str]:
         """Sets with a per-system taxonomy for Table V and the heatmap: CoSG first, CoRS when CoSG is absent."""
         cosg = [s for s in self.eval_sets if self.eval_set_spec(s)["format"] == "cosg"]
-        cors = [s for s in self.eval_sets if self.eval_set_spec(s)["format"] == "cors"]
+        cors = [s for s in self.eval_sets if self.eval_set_spec(s)["format"] in ("cors", "cors_published")]
         return cosg + cors
 
     # -- paths -------------------------------------------------------------------------------------------------
