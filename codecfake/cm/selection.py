@@ -4,10 +4,13 @@ Every strategy returns a trial table and is written out as a protocol in the pub
 chosen set can be inspected and reused. Strategies (seeded, deterministic):
   single    all bona fide + the spoofs of exactly one codec (codec-level CMs: one CM per codec)
   union     all bona fide + the spoofs of the listed codecs (default: every codec present)
-  balanced  over one taxonomy attribute (QUA, AUX or DEC): each bona fide utterance is paired with `scale`
-            spoofs of the same source utterance, the class of each draw being the least used so far and the codec
-            the least used in that class, so every class ends with exactly the same number of spoofs (a few
-            surplus draws are dropped at the end to make the counts equal)
+  balanced  over one taxonomy attribute (QUA, AUX or DEC), the published CodecFake+ semantics: every bona fide
+            utterance with a resynthesis is kept and paired with `scale` spoofs of the same source utterance
+            (drawn without replacement); bona fide utterances are visited in a seeded random order, each draw
+            takes its class uniformly at random among the least used classes so far (so class counts never
+            differ by more than one: the published lists have 42,965 bona fide with AUX 14,322/14,321/14,322,
+            QUA 14,322/14,322/14,321 and DEC 21,483/21,482 spoofs) and its codec uniformly at random among that
+            class's codecs for the utterance. Nothing is dropped to equalise counts.
   + external  any strategy can add whole external sets (their own domain), e.g. ASVspoof 2019 LA train.
 """
 from __future__ import annotations
@@ -48,38 +51,27 @@ def _balanced(trials: pd.DataFrame, candidates: pd.DataFrame, attribute: str, sc
     if len(classes) < 2:
         raise SelectionError(f"{what}: balancing {attribute} needs at least two classes among the candidate codecs, "
                              f"found {classes}")
-    pool: dict[str, list[tuple[str, str, str]]] = {}
-    for utt, system, cls, source in zip(candidates["utt_id"], candidates["system"], candidates[attribute],
-                                        candidates["source_utt"]):
-        pool.setdefault(source, []).append((utt, system, cls))
+    pool: dict[str, list[tuple[str, str]]] = {}  # source utterance -> (spoof utt_id, class), sorted
+    for utt, cls, source in sorted(zip(candidates["utt_id"], candidates[attribute], candidates["source_utt"])):
+        pool.setdefault(source, []).append((utt, cls))
     bonafide = trials[(trials["label"] == "bonafide") & trials["source_utt"].isin(pool)].sort_values("utt_id")
-    order = rng.permutation(len(bonafide))
-    per_class, per_codec = Counter({c: 0 for c in classes}), Counter()
-    chosen: list[tuple[str, str, str]] = []  # (bona fide utt_id, spoof utt_id, class)
-    for index in order:
-        bonafide_utt, source = bonafide["utt_id"].iat[index], bonafide["source_utt"].iat[index]
-        available = sorted(pool[source])
-        for _ in range(scale):
-            options = sorted({cls for _, _, cls in available})
-            if not options:
-                break
-            tie_break = dict(zip(classes, rng.permutation(len(classes))))
-            cls = min(options, key=lambda c: (per_class[c], tie_break[c]))
-            in_class = [available[i] for i in rng.permutation(len(available)) if available[i][2] == cls]
-            spoof = min(in_class, key=lambda item: per_codec[item[1]])
+    per_class = Counter({c: 0 for c in classes})
+    chosen: list[str] = []
+    for index in rng.permutation(len(bonafide)):
+        available = list(pool[bonafide["source_utt"].iat[index]])
+        for _ in range(min(scale, len(available))):
+            options = sorted({cls for _, cls in available})
+            least = min(per_class[c] for c in options)
+            tied = [c for c in options if per_class[c] == least]
+            cls = tied[rng.integers(len(tied))]
+            in_class = [item for item in available if item[1] == cls]
+            spoof = in_class[rng.integers(len(in_class))]
             available.remove(spoof)
             per_class[cls] += 1
-            per_codec[spoof[1]] += 1
-            chosen.append((bonafide_utt, spoof[0], cls))
-    target = min(per_class.values())
-    if target == 0:
+            chosen.append(spoof[0])
+    if min(per_class.values()) == 0:
         raise SelectionError(f"{what}: a class of {attribute} gets no spoof of any selected utterance")
-    keep = []
-    for cls in classes:
-        members = [pair for pair in chosen if pair[2] == cls]
-        drop = set(rng.choice(len(members), size=len(members) - target, replace=False).tolist())
-        keep += [pair for i, pair in enumerate(members) if i not in drop]
-    wanted = {pair[0] for pair in keep} | {pair[1] for pair in keep}
+    wanted = set(bonafide["utt_id"]) | set(chosen)
     return trials[trials["utt_id"].isin(wanted)]
 
 
