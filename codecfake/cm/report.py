@@ -15,6 +15,7 @@ import pandas as pd
 from codecfake.cm.trials import SHARED_BONAFIDE, label_codes
 from codecfake.cm.metrics import confusion_at, eer_of_labels, eer_with_ci
 from codecfake.registry import TAXONOMY_FIELDS
+from codecfake.tables import atomic_output
 
 EER_COLUMNS = ["cm", "eval_set", "system", "eer", "ci_low", "ci_high", "n_bonafide", "n_spoof",
                "valid_bootstraps", "ci_condition"]
@@ -133,6 +134,8 @@ def heatmap(eer: pd.DataFrame, eval_sets: list[str], path: str | Path) -> None:
         ax.set_title(f"EER (%) per system: {name}", fontsize=10)
         figure.colorbar(image, ax=ax, fraction=0.03)
     figure.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    try:
+        with atomic_output(path) as tmp:
+            figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
+    finally:
+        plt.close(figure)

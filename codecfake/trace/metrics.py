@@ -15,7 +15,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 from codecfake.cm.metrics import eer_of_labels
-from codecfake.tables import write_tsv_atomic
+from codecfake.tables import atomic_output, write_tsv_atomic
 from codecfake.trace.tasks import IGNORE, classes
 
 
@@ -74,10 +74,11 @@ def plot_confusion(table: pd.DataFrame, title: str, path: str | Path) -> None:
             ax.text(j, i, str(counts[i, j]), ha="center", va="center",
                     color="white" if rates[i, j] > 0.5 else "black")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    try:
+        with atomic_output(path) as tmp:
+            fig.savefig(tmp, dpi=100, format=Path(path).suffix.lstrip(".") or "png")
+    finally:
+        plt.close(fig)
 
 
 def write_confusions(tasks: list[str], codes: np.ndarray, probabilities: dict[str, np.ndarray], title: str,
