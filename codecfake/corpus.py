@@ -115,6 +115,10 @@ def _finish(rows: list[dict], on_invalid: str = "error") -> tuple[pd.DataFrame, 
         row["sample_rate"], row["samples"] = _header(Path(row["path"]))
         row["duration"] = round(row["samples"] / row["sample_rate"], 6) if row["sample_rate"] else 0.0
     frame = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
+    unreadable = frame.loc[frame["sample_rate"] == 0, "path"]
+    if len(unreadable):
+        print(f"manifest: warning: {len(unreadable)} audio file(s) are missing or unreadable, e.g. "
+              f"{unreadable.iloc[0]}; the shard jobs will reject them with the reason", file=sys.stderr)
     if frame.empty:
         raise CorpusError(f"no usable utterance in the corpus ({len(rejects)} rejected for their identifiers)")
     return frame.sort_values("utt_id", kind="stable").reset_index(drop=True), rejects

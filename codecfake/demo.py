@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 from scipy.signal import lfilter
 
-from codecfake.corpus import vctk_layout
+from codecfake.audio import write_atomic
+from codecfake.corpus import IDENTIFIER, IDENTIFIER_RULE, CorpusError, vctk_layout
+from codecfake.tables import write_text_atomic
 
 RATE = 48000
 
@@ -42,6 +43,9 @@ def synth_utterance(rng: np.random.Generator, seconds: float, f0: float, formant
 
 def make_corpus(root: str | Path, speakers: list[str], utterances: int, min_seconds: float, max_seconds: float,
                 seed: int = 0) -> int:
+    unsafe = [s for s in speakers if not IDENTIFIER.match(s)]
+    if unsafe:
+        raise CorpusError(f"demo_corpus.speakers: {unsafe[0]!r} is not a safe identifier ({IDENTIFIER_RULE})")
     layout = vctk_layout()
     root = Path(root)
     rng = np.random.default_rng(seed)
@@ -52,11 +56,8 @@ def make_corpus(root: str | Path, speakers: list[str], utterances: int, min_seco
         for number in range(1, utterances + 1):
             utt = f"{speaker}_{number:03d}"
             audio = synth_utterance(rng, rng.uniform(min_seconds, max_seconds), f0, formants)
-            wav = root / layout["audio_dir"] / speaker / f"{utt}_mic1.flac"
-            wav.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(wav, audio, RATE, subtype="PCM_16")
-            text = root / layout["text_dir"] / speaker / f"{utt}.txt"
-            text.parent.mkdir(parents=True, exist_ok=True)
-            text.write_text(f"Synthetic demo utterance {number} of speaker {speaker}.\n")
+            write_atomic(root / layout["audio_dir"] / speaker / f"{utt}_mic1.flac", audio, RATE, "flac")
+            write_text_atomic(f"Synthetic demo utterance {number} of speaker {speaker}.\n",
+                              root / layout["text_dir"] / speaker / f"{utt}.txt")
             count += 1
     return count

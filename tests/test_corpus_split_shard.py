@@ -42,12 +42,14 @@ def test_absent_vctk_names_expected_path(tmp_path):
         read_vctk(tmp_path / "nope")
 
 
-def test_user_manifest_relative_paths_and_missing_columns(tmp_path):
+def test_user_manifest_relative_paths_and_missing_columns(tmp_path, capsys):
     sf.write(tmp_path / "a.wav", np.zeros(800, np.float32), 8000)
     (tmp_path / "m.tsv").write_text("utt_id\tspeaker\tpath\nu1\tspk1\ta.wav\nu2\tspk1\tmissing.wav\n")
     frame, _ = read_user_manifest(tmp_path / "m.tsv")
     assert frame.loc[0, "path"] == str((tmp_path / "a.wav").resolve()) and frame.loc[0, "sample_rate"] == 8000
     assert frame.loc[1, "samples"] == 0  # unreadable: kept, the shard jobs reject it with the reason
+    assert f"1 audio file(s) are missing or unreadable, e.g. {tmp_path.resolve() / 'missing.wav'}" in \
+        capsys.readouterr().err
     (tmp_path / "bad.tsv").write_text("utt\tspeaker\tpath\n")
     with pytest.raises(CorpusError, match="missing column.*utt_id"):
         read_user_manifest(tmp_path / "bad.tsv")

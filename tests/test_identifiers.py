@@ -94,3 +94,11 @@ def test_valid_manifest_via_cli_writes_empty_rejects(tmp_path):
                  "--rejects", str(tmp_path / "rejects.tsv")]) == 0
     assert read_tsv(tmp_path / "out.tsv")["utt_id"].tolist() == ["u1", "u2"]
     assert read_tsv(tmp_path / "rejects.tsv").empty
+
+
+def test_demo_corpus_refuses_unsafe_speaker_names(tmp_path):
+    from codecfake.demo import make_corpus
+
+    with pytest.raises(CorpusError, match="demo_corpus.speakers: '../x' is not a safe identifier"):
+        make_corpus(tmp_path / "corpus", ["p225", "../x"], 1, 0.2, 0.3)
+    assert not (tmp_path / "x").exists() and not (tmp_path / "corpus").exists()
