@@ -82,3 +82,24 @@ def test_full_disk_is_named(tmp_path):
     with pytest.raises(DiskFullError, match=r"no space left .* writing t\.tsv"), atomic_output(tmp_path / "t.tsv"):
         pd.DataFrame({"a": range(100_000)}).to_csv("/dev/full", sep="\t")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def tiny_filesystem(tmp_path):
+    """A 64 KiB tmpfs (needs root and mount rights; skipped elsewhere): a real full disk for soundfile."""
+    folder = tmp_path / "full"
+    folder.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac"])
+def test_full_disk_while_writing_audio_is_named(tiny_filesystem, fmt):
+    """soundfile says only "System error." on ENOSPC; the writer names the disk and the file instead."""
+    audio = np.random.default_rng(0).uniform(-1, 1, 160_000).astype(np.float32)
+    with pytest.raises(DiskFullError, match=rf"no space left .* writing x\.{fmt}"):
+        write_atomic(tiny_filesystem / f"x.{fmt}", audio, 16000, fmt)
+    assert list(tiny_filesystem.iterdir()) == []
