@@ -49,4 +49,5 @@ rule resynthesize:
         " --rejects {output.rejects} --format {params.format} --weights {params.weights}"
         " --weights-dir {params.weights_dir} --device {params.device} --seed {params.seed}"
         " --batch-seconds {params.batch[seconds]} --batch-items {params.batch[items]}"
+        " --chunk-seconds {params.batch[chunk_seconds]}"
         " --threads {threads} 2> {log}"
