@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import glob
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Iterator
@@ -46,8 +47,10 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp path to write; on success it replaces `path`, on any failure it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    own_temp = re.compile(rf"\.{re.escape(path.name)}\.[^.]+\.part")  # not the temp files of `{name}.more`
     for stale in path.parent.glob(f".{glob.escape(path.name)}.*.part"):  # left by a kill -9
-        stale.unlink(missing_ok=True)
+        if own_temp.fullmatch(stale.name):
+            stale.unlink(missing_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
     try:
         yield tmp

@@ -5,7 +5,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from codecfake.audio import BadAudio, fit_length, read_mono, resample, signal_checks, write_atomic
+from codecfake.audio import (
+    BadAudio,
+    fit_length,
+    read_mono,
+    resample,
+    signal_checks,
+    write_atomic,
+)
 
 
 @pytest.mark.parametrize("rate", [8000, 22050, 24000, 44100, 48000])
@@ -18,7 +25,7 @@ def test_resample_length_matches_duration(rate):
 def _tone_level_db(x, rate, freq):
     window = np.hanning(len(x))
     spectrum = np.abs(np.fft.rfft(x * window))
-    bin_ = int(round(freq * len(x) / rate))
+    bin_ = round(freq * len(x) / rate)
     return 20 * np.log10(spectrum[max(bin_ - 3, 0): bin_ + 4].max() / (window.sum() / 2) + 1e-20)
 
 

@@ -12,7 +12,12 @@ import pandas as pd
 import pytest
 
 from codecfake.audio import write_atomic
-from codecfake.tables import DiskFullError, atomic_output, write_text_atomic, write_tsv_atomic
+from codecfake.tables import (
+    DiskFullError,
+    atomic_output,
+    write_text_atomic,
+    write_tsv_atomic,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,10 +53,11 @@ def test_exception_leaves_no_part_and_keeps_the_old_file(tmp_path):
 def test_stale_part_from_kill_9_is_removed_on_rewrite(tmp_path):
     stale = tmp_path / ".t.tsv.12345-deadbeef.part"
     stale.write_bytes(b"")
-    other = tmp_path / ".other.tsv.1-00000000.part"  # another output's temp file is not touched
-    other.write_bytes(b"")
+    others = [tmp_path / ".other.tsv.1-00000000.part", tmp_path / ".t.tsv.gz.1-00000000.part"]
+    for other in others:  # other outputs' temp files (`t.tsv.gz` is another output) are not touched
+        other.write_bytes(b"")
     write_tsv_atomic(pd.DataFrame({"a": [1]}), tmp_path / "t.tsv")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "t.tsv"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*(o.name for o in others), "t.tsv"])
 
 
 def test_sigterm_mid_write_leaves_no_part(tmp_path):
@@ -89,8 +95,8 @@ def tiny_filesystem(tmp_path):
     """A 64 KiB tmpfs (needs root and mount rights; skipped elsewhere): a real full disk for soundfile."""
     folder = tmp_path / "full"
     folder.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)],
-                                           capture_output=True).returncode != 0:
+    mount = ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(folder)]
+    if os.geteuid() != 0 or subprocess.run(mount, check=False, capture_output=True).returncode != 0:
         pytest.skip("cannot mount a tmpfs here")
     yield folder
     subprocess.run(["umount", str(folder)], check=True)

@@ -49,7 +49,8 @@ def test_selection_is_balanced_and_excludes_the_held_out_codec(run):
     train = run["train"]
     assert HELD_OUT not in set(train["system"])
     spoof = train[train["label"] == "spoof"]
-    assert spoof["DEC"].value_counts().nunique() == 1  # DEC-balanced: TIME and FREQ equally often
+    counts = spoof["DEC"].value_counts()
+    assert len(counts) == 2 and counts.max() - counts.min() <= 1  # DEC-balanced: TIME and FREQ within one
 
 
 @pytest.mark.slow
