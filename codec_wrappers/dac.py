@@ -1,9 +1,15 @@
 """Descript Audio Codec (Kumar et al. 2023) through the `descript-audio-codec` package.
 
-Follows the package's documented path: preprocess (right-pad to the hop), encode, decode from the quantized
-latent; `settings.n_quantizers` (null = all) selects the bitrate.
+Follows the CodecFake pipeline the CodecFake+ paper built its CoRS set with ([79], roger-tseng/AudioDecBenchmark
+branch vctk, base_codec/descript_audio_codec.py), not the README's preprocess/encode/decode: `compress` then
+`decompress` with their defaults. compress normalises each item to -16 LUFS, encodes 1 s windows with the model's
+padding off (the signal zero-padded by the model's delay on both sides; an item of at most one window is encoded
+whole with padding on), and decompress decodes window by window and restores the input's loudness. The settings
+are compress's arguments: `win_duration`, `normalize_db`, `n_quantizers` (null = all).
 """
 from __future__ import annotations
+
+import torch
 
 from codec_wrappers.base import CodecWrapper
 
@@ -30,9 +36,28 @@ class DacWrapper(CodecWrapper):
         return model
 
     def codec(self, wav):
-        x = self.model.preprocess(wav.unsqueeze(1), self.sample_rate)
-        z, *_ = self.model.encode(x, n_quantizers=self.settings.get("n_quantizers"))
-        return self.model.decode(z).squeeze(1)
+        from audiotools import AudioSignal
+
+        compressed = self.model.compress(AudioSignal(wav.unsqueeze(1), self.sample_rate),
+                                         win_duration=self.settings["win_duration"],
+                                         normalize_db=self.settings["normalize_db"],
+                                         n_quantizers=self.settings.get("n_quantizers"))
+        if compressed.padding:
+            return self._decompress_whole(compressed, wav.shape[-1])
+        return self.model.decompress(compressed).audio_data.squeeze(1)
+
+    def _decompress_whole(self, compressed, length: int):
+        """decompress for an item of at most one window (encoded whole, padding on). There dac's decoder can return
+        a few samples fewer than the input (23992 of 24000 at 24 kHz), and decompress then fails to reshape its
+        output; it runs on the decoded length and the missing tail is zero-filled."""
+        with torch.no_grad():
+            z = self.model.quantizer.from_codes(compressed.codes.to(self.device))[0]
+            original_padding, self.model.padding = self.model.padding, True
+            decoded = self.model.decode(z).shape[-1]
+            self.model.padding = original_padding
+        compressed.original_length = min(length, decoded)
+        out = self.model.decompress(compressed).audio_data.squeeze(1)
+        return torch.nn.functional.pad(out, (0, length - out.shape[-1]))
 
 
 WRAPPER = DacWrapper

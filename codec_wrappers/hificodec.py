@@ -1,8 +1,11 @@
 """HiFi-Codec (Yang et al. 2023) through AcademiCodec's own inference class, `VQVAE`.
 
-Follows the authors' copy-synthesis script (academicodec/models/hificodec/vqvae_copy_syn.py): `VQVAE(config, ckpt,
-with_encoder=True)`, weight norm removed from generator and encoder, `encode` a [B, T] batch to group-residual codes
-[B, T', 4], decode with `model(codes)`. No level normalisation: the script feeds the waveform as read.
+Builds the model as the authors' copy-synthesis script does (academicodec/models/hificodec/vqvae_copy_syn.py):
+`VQVAE(config, ckpt, with_encoder=True)`, weight norm removed from generator and encoder, `encode` a [B, T] batch to
+group-residual codes [B, T', 4], decode with `model(codes)`. The input level follows the CodecFake pipeline the
+CodecFake+ paper built its CoRS set with ([79], AudioDecBenchmark branch vctk, base_codec/academicodec.py):
+`librosa.util.normalize(x) * 0.95`, each item peak-normalised then scaled by `settings.peak_normalize`; the output
+is not scaled back. (The authors' script feeds the waveform as read.)
 
 `VQVAE` only builds from a checkpoint file, so the random-weights build writes the freshly initialised upstream
 Encoder/Quantizer/Generator to a checkpoint first and loads it through the same class. Its `torch.load` has no
@@ -73,8 +76,18 @@ class HiFiCodecWrapper(CodecWrapper):
             second.embedding.weight.data.copy_(books[1])
 
     def codec(self, wav):
-        codes = self.model.encode(wav)
+        codes = self.model.encode(peak_normalize(wav, self.settings.get("peak_normalize")))
         return self.model(codes).squeeze(1)
+
+
+def peak_normalize(wav: torch.Tensor, scale: float | None) -> torch.Tensor:
+    """Each row divided by its peak and times `scale`, as `librosa.util.normalize(row) * scale`: a row whose peak is
+    below float32's smallest normal number is left as it is. None leaves the batch unchanged."""
+    if scale is None:
+        return wav
+    peak = wav.abs().amax(dim=-1, keepdim=True)
+    peak = torch.where(peak < torch.finfo(torch.float32).tiny, torch.ones_like(peak), peak)
+    return wav / peak * scale
 
 
 WRAPPER = HiFiCodecWrapper

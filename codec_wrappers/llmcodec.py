@@ -47,10 +47,16 @@ class LLMCodecWrapper(CodecWrapper):
             return mscodec(arch, {"local_embedding": local, "global_embedding": global_})
 
     def load_pretrained(self, arch, files):
+        """The level-1 table (layer1.pth) is published nowhere; the checkpoint overwrites both tables (they are the
+        quantizer's nn.Embedding weights, loaded strictly), so a zero table of its shape stands in for it."""
         released = yaml.safe_load(files["config"].read_text())["generator"]["config"]
         _released_config.check(self.name, {k: v for k, v in arch.items() if not k.endswith("_shape")}, released,
                                files["config"])
-        model = mscodec(arch, {key: files[key] for key in TABLES})
+        with tempfile.TemporaryDirectory() as tmp:
+            global_ = Path(tmp) / "layer1.pth"
+            torch.save(torch.zeros(arch["global_embedding_shape"]), global_)
+            model = mscodec(arch, {"local_embedding": files["local_embedding"], "global_embedding": global_})
+        # The checkpoint's sha256 is verified (or locked) by codecfake.weights before this full unpickling.
         with upstream_loads():
             model.load_state_dict(torch.load(files["model"])["codec_model"])
         return model

@@ -5,7 +5,8 @@ repository's hidden HuBERT download and torchaudio import. Follows its documente
 pads each waveform to whole frames, `model.encode(input_values[B, 1, T], bandwidth).audio_codes`, then
 `model.decode(audio_codes).audio_values`, cut back to the input's length as the model's own `forward` does.
 `settings.bandwidth` (kbps, one of the model's target_bandwidths, 0.5 kbps per codebook) selects how many RVQ
-codebooks are kept.
+codebooks are kept. `settings.input_scale` is the authors' inference.py step transformers leaves out: the waveform
+times the training config's audio_norm_scale (0.95) before encoding; the output is not scaled back.
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ class XcodecWrapper(TransformersCodecWrapper):
         return DacFeatureExtractor(feature_size=1, sampling_rate=self.sample_rate, hop_length=self.hop_length)
 
     def codec(self, wav):
-        inputs = self.feature_extractor()(raw_audio=list(wav.cpu().numpy()), sampling_rate=self.sample_rate,
+        scaled = wav * self.settings.get("input_scale", 1.0)
+        inputs = self.feature_extractor()(raw_audio=list(scaled.cpu().numpy()), sampling_rate=self.sample_rate,
                                           return_tensors="pt")
         codes = self.model.encode(inputs["input_values"].to(self.device), bandwidth=self.settings["bandwidth"])
         return self.model.decode(codes.audio_codes).audio_values[:, 0, : wav.shape[-1]]

@@ -2,7 +2,8 @@
 
 The wrapper's random model is saved with `save_pretrained`, loaded back with `XcodecModel.from_pretrained` and run as
 transformers' X-Codec documentation does: the feature extractor, `encode(input_values, bandwidth)`,
-`decode(audio_codes)`. The clip is not a whole number of frames, so the feature extractor's padding matters.
+`decode(audio_codes)`, on the input scaled by the authors' inference.py audio_norm_scale. The clip is not a whole
+number of frames, so the feature extractor's padding matters.
 """
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def folder(wrapper, tmp_path_factory):
 def documented_resynthesis(folder, wav) -> torch.Tensor:
     model = transformers.XcodecModel.from_pretrained(str(folder)).eval()
     feature_extractor = transformers.DacFeatureExtractor(feature_size=1, sampling_rate=16000, hop_length=320)
-    inputs = feature_extractor(raw_audio=wav, sampling_rate=feature_extractor.sampling_rate, return_tensors="pt")
+    # zhenye234/xcodec inference.py: wav * config.audio_norm_scale (0.95 in the repository's training config).
+    inputs = feature_extractor(raw_audio=wav * 0.95, sampling_rate=feature_extractor.sampling_rate, return_tensors="pt")
     with torch.no_grad():
         codes = model.encode(inputs["input_values"], bandwidth=registry.get(NAME).settings["bandwidth"]).audio_codes
         return model.decode(codes).audio_values[:, 0]
