@@ -102,3 +102,25 @@ def test_demo_corpus_refuses_unsafe_speaker_names(tmp_path):
     with pytest.raises(CorpusError, match="demo_corpus.speakers: '../x' is not a safe identifier"):
         make_corpus(tmp_path / "corpus", ["p225", "../x"], 1, 0.2, 0.3)
     assert not (tmp_path / "x").exists() and not (tmp_path / "corpus").exists()
+
+
+@pytest.mark.parametrize("where", ["cm.models[].name", "trace.tracers[].name", "cm.datasets key"])
+def test_config_names_that_become_paths_are_validated(where):
+    """Names in the config that become folders under results_dir are refused by the schema if unsafe."""
+    from snakemake.exceptions import WorkflowError
+    from snakemake.utils import validate
+
+    from tests.workflow import REPO
+
+    def config(name):
+        if where == "cm.models[].name":
+            return {"cm": {"models": [{"name": name, "model": "aasist"}]}}
+        if where == "trace.tracers[].name":
+            return {"trace": {"tracers": [{"name": name, "model": "aasist"}]}}
+        return {"cm": {"datasets": {name: {"format": "folder", "root": "x"}}}}
+
+    schema = str(REPO / "config.schema.yaml")
+    validate(config("ok_name-1.0"), schema)
+    for bad in ("../escaped", "a b", "x;touch y", ".hidden"):
+        with pytest.raises(WorkflowError):
+            validate(config(bad), schema)
