@@ -1,13 +1,6 @@
 #!/usr/bin/env bash
 # yangdongchao/AcademiCodec is GitHub-only and has no setup.py, so pip cannot install it: unpack the pinned commit
-# into the env and put it on the env's import path.
+# into the env and put it on the env's import path
+# (offline from $CODECFAKE_UPSTREAM_MIRROR where it is set).
 set -euo pipefail
-python - <<'PY'
-import io, pathlib, site, sys, tarfile, urllib.request
-owner, repo, commit = "yangdongchao", "AcademiCodec", "b6ac134735f6079543db959a60eb77a7bab4277b"
-dest = pathlib.Path(sys.prefix, "src", f"{repo}-{commit}")
-if not dest.is_dir():
-    with urllib.request.urlopen(f"https://codeload.github.com/{owner}/{repo}/tar.gz/{commit}") as response:
-        tarfile.open(fileobj=io.BytesIO(response.read()), mode="r:gz").extractall(dest.parent, filter="data")
-pathlib.Path(site.getsitepackages()[0], f"{repo}.pth").write_text(f"{dest}\n")
-PY
+python "$(dirname "$0")/post_deploy.py" source yangdongchao AcademiCodec b6ac134735f6079543db959a60eb77a7bab4277b

@@ -1,4 +1,4 @@
 #!/usr/bin/env bash
-# PyPI's torchaudio is a CUDA build tied to one torch release. Where its C++ extension cannot load, removing it
-# leaves the pure-Python resampling and spectrogram code the codec packages use.
-python -c "import torchaudio" 2>/dev/null || rm -f "$(python -c 'import os, importlib.util as u; print(os.path.dirname(u.find_spec("torchaudio").origin))')"/lib/*.so
+# PyPI's torchaudio is a CUDA build: make it importable on CPU torch.
+set -euo pipefail
+python "$(dirname "$0")/post_deploy.py" torchaudio-cpu

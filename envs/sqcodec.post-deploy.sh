@@ -1,16 +1,8 @@
 #!/usr/bin/env bash
 # yangdongchao/SimpleSpeech is GitHub-only and has no setup.py, so pip cannot install it: unpack the pinned commit
-# into the env and put it on the env's import path.
+# into the env and put it on the env's import path
+# (offline from $CODECFAKE_UPSTREAM_MIRROR where it is set).
 set -euo pipefail
-python - <<'PY'
-import io, pathlib, site, sys, tarfile, urllib.request
-owner, repo, commit = "yangdongchao", "SimpleSpeech", "6b95cf056ab6476390ded04b720ded3a2ba3e8e0"
-dest = pathlib.Path(sys.prefix, "src", f"{repo}-{commit}")
-if not dest.is_dir():
-    with urllib.request.urlopen(f"https://codeload.github.com/{owner}/{repo}/tar.gz/{commit}") as response:
-        tarfile.open(fileobj=io.BytesIO(response.read()), mode="r:gz").extractall(dest.parent, filter="data")
-pathlib.Path(site.getsitepackages()[0], f"{repo}.pth").write_text(f"{dest}\n")
-PY
-# PyPI's torchaudio is a CUDA build tied to one torch release. Where its C++ extension cannot load, removing it
-# leaves the pure-Python resampling and spectrogram code the codec packages use.
-python -c "import torchaudio" 2>/dev/null || rm -f "$(python -c 'import os, importlib.util as u; print(os.path.dirname(u.find_spec("torchaudio").origin))')"/lib/*.so
+python "$(dirname "$0")/post_deploy.py" source yangdongchao SimpleSpeech 6b95cf056ab6476390ded04b720ded3a2ba3e8e0
+# PyPI's torchaudio is a CUDA build: make it importable on CPU torch.
+python "$(dirname "$0")/post_deploy.py" torchaudio-cpu

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""`make test-codecs`: each codec family's tests inside the env its rules run in, built from `envs/<family>.yaml`.
+
+For every env file the registry names, in turn: build it as `snakemake --use-conda` would, through the stand-in
+conda of this folder (`conda env create`, then `envs/<family>.post-deploy.sh` in the activated env), with
+$CODECFAKE_UPSTREAM_MIRROR (default ../shared/upstream beside the repository, where it exists) so GitHub-only
+sources come from the local mirror; then run, with that env's interpreter, the codec contract test for each of the
+family's configurations and the family's parity tests (tests/parity/test_<family>.py). The venvs are cached by the
+harness (keyed by the env file's hash; $CODECFAKE_TEST_ENVS, default ~/.cache/codecfake-test-envs); pytest is added
+to each one (it is not a codec dependency, so it is not in the env file).
+
+An env file listed in UNBUILDABLE is not built: the line names the package and why. Its configurations are not
+exercised. The last line is `configurations_exercised=N passed=P`: N counts configurations whose contract test ran
+(passed or failed; not skipped), P those that passed. Exit status 0 only when nothing that ran failed.
+
+    python tests/harness/codec_envs.py [--only ENV_STEM ...]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from xml.etree import ElementTree
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+sys.path.insert(0, str(REPO))
+
+from codecfake import registry
+
+#: Env files whose dependencies cannot be installed on the machines this runs on: package and reason.
+UNBUILDABLE = {
+    "envs/socodec.yaml": "fairseq==0.12.2 (SoCodec's HuBERT analyzer): no wheel for Python 3.10/3.11; its sdist "
+                         "does not build here (see envs/socodec.yaml)",
+}
+CONTRACT = "tests/test_codec_contract.py::test_contract"
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("CODECFAKE_TEST_ENVS", Path.home() / ".cache" / "codecfake-test-envs"))
+
+
+def default_mirror() -> str | None:
+    folder = REPO.parent / "shared" / "upstream"
+    return str(folder) if folder.is_dir() else None
+
+
+def families() -> dict[str, list[str]]:
+    """env file -> the protocol names of the configurations that run in it, in registry order."""
+    table = defaultdict(list)
+    for entry in registry.codecs().values():
+        table[entry.env].append(entry.protocol_name)
+    return dict(table)
+
+
+def build(env_file: str, environ: dict) -> Path:
+    """Create the env (cached by the harness), run its post-deploy script as Snakemake does, add pytest."""
+    prefix = cache_root() / "prefixes" / Path(env_file).stem
+    subprocess.run([sys.executable, str(HERE / "conda"), "env", "create", "--file", str(REPO / env_file),
+                    "--prefix", str(prefix)], check=True, env=environ, stdout=sys.stderr)
+    post_deploy = REPO / env_file.replace(".yaml", ".post-deploy.sh")
+    if post_deploy.exists():
+        subprocess.run(["bash", "-c", f'source "{HERE}/bin/activate" "$1" && bash "$2"', "_", str(prefix),
+                        str(post_deploy)], check=True, env=environ, cwd=REPO, stdout=sys.stderr)
+    if subprocess.run([str(prefix / "bin" / "python"), "-c", "import pytest"], env=environ,
+                      capture_output=True, check=False).returncode:
+        subprocess.run([str(prefix / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input",
+                        "-c", str(REPO / "requirements" / "constraints.txt"), "pytest"],
+                       check=True, env=environ, stdout=sys.stderr)
+    return prefix
+
+
+def run_tests(prefix: Path, env_file: str, names: list[str], environ: dict) -> dict[str, str]:
+    """pytest in the env: the contract test of each configuration and the family's parity tests.
+    Returns test id -> outcome (passed, failed, skipped: reason)."""
+    node_ids = [f"{CONTRACT}[{name}]" for name in names]
+    parity = REPO / "tests" / "parity" / f"test_{Path(env_file).stem}.py"
+    if parity.exists():
+        node_ids.append(str(parity.relative_to(REPO)))
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "junit.xml"
+        subprocess.run([str(prefix / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfEs",
+                        f"--junitxml={report}", *node_ids], cwd=REPO, env={**environ, "PYTHONPATH": str(REPO)},
+                       stdout=sys.stderr, stderr=sys.stderr, check=False)
+        if not report.exists():
+            return {node: "failed: pytest wrote no report" for node in node_ids}
+        return _outcomes(report)
+
+
+def _outcomes(junit: Path) -> dict[str, str]:
+    out = {}
+    for case in ElementTree.parse(junit).getroot().iter("testcase"):
+        test_id = f"{case.get('classname')}::{case.get('name')}"
+        skipped = case.find("skipped")
+        if case.find("failure") is not None or case.find("error") is not None:
+            out[test_id] = "failed"
+        elif skipped is not None:
+            out[test_id] = f"skipped: {skipped.get('message', '')}"
+        else:
+            out[test_id] = "passed"
+    return out
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", help="env file stems to run (default: all)")
+    args = parser.parse_args(argv)
+    mirror = os.environ.get("CODECFAKE_UPSTREAM_MIRROR") or default_mirror()
+    environ = {**os.environ, "HF_HUB_OFFLINE": "1", "PATH": f"{HERE}{os.pathsep}{os.environ['PATH']}"}
+    if mirror:
+        environ["CODECFAKE_UPSTREAM_MIRROR"] = str(Path(mirror).resolve())
+    exercised = passed = 0
+    failures = []
+    start = time.perf_counter()
+    for env_file, names in families().items():
+        if args.only and Path(env_file).stem not in args.only:
+            continue
+        if env_file in UNBUILDABLE:
+            print(f"{env_file}: not built: {UNBUILDABLE[env_file]}; not exercised: {', '.join(names)}", flush=True)
+            continue
+        began = time.perf_counter()
+        try:
+            prefix = build(env_file, environ)
+        except subprocess.CalledProcessError as error:
+            print(f"{env_file}: FAILED to build ({error}); not exercised: {', '.join(names)}", flush=True)
+            failures.append(env_file)
+            continue
+        built = time.perf_counter() - began
+        outcomes = run_tests(prefix, env_file, names, environ)
+        for test_id, outcome in outcomes.items():
+            name = test_id.rsplit("[", 1)[-1].rstrip("]") if "::test_contract[" in test_id else None
+            if name in names and not outcome.startswith("skipped"):
+                exercised += 1
+                passed += outcome == "passed"
+            if outcome.startswith("failed"):
+                failures.append(test_id)
+        summary = ", ".join(f"{test_id.split('::')[-1]} {outcome}" for test_id, outcome in outcomes.items())
+        print(f"{env_file}: env {built:.0f} s, tests {time.perf_counter() - began - built:.0f} s: {summary}",
+              flush=True)
+    print(f"total {time.perf_counter() - start:.0f} s; failed: {', '.join(failures) or 'none'}")
+    print(f"configurations_exercised={exercised} passed={passed}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
