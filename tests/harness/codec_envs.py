@@ -18,6 +18,7 @@ exercised. The last line is `configurations_exercised=N passed=P`: N counts conf
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import subprocess
 import sys
@@ -35,8 +36,9 @@ from codecfake import registry
 
 #: Env files whose dependencies cannot be installed on the machines this runs on: package and reason.
 UNBUILDABLE = {
-    "envs/socodec.yaml": "fairseq==0.12.2 (SoCodec's HuBERT analyzer): no wheel for Python 3.10/3.11; its sdist "
-                         "does not build here (see envs/socodec.yaml)",
+    "envs/socodec.yaml": "fairseq==0.12.2 (SoCodec's HuBERT analyzer) has no wheel for Python 3.10 or 3.11 and does "
+                         "not run on 3.11, so the env is Python 3.10; torch 2.13.0 has no CPU build for 3.10 here "
+                         "(the local CPU wheel is cp311, PyPI's Linux wheels are CUDA builds)",
 }
 CONTRACT = "tests/test_codec_contract.py::test_contract"
 
@@ -60,7 +62,8 @@ def families() -> dict[str, list[str]]:
 
 def build(env_file: str, environ: dict) -> Path:
     """Create the env (cached by the harness), run its post-deploy script as Snakemake does, add pytest."""
-    prefix = cache_root() / "prefixes" / Path(env_file).stem
+    digest = hashlib.sha256((REPO / env_file).read_bytes()).hexdigest()[:12]  # checkouts of other versions coexist
+    prefix = cache_root() / "prefixes" / f"{Path(env_file).stem}-{digest}"
     subprocess.run([sys.executable, str(HERE / "conda"), "env", "create", "--file", str(REPO / env_file),
                     "--prefix", str(prefix)], check=True, env=environ, stdout=sys.stderr)
     post_deploy = REPO / env_file.replace(".yaml", ".post-deploy.sh")
@@ -69,7 +72,7 @@ def build(env_file: str, environ: dict) -> Path:
                         str(post_deploy)], check=True, env=environ, cwd=REPO, stdout=sys.stderr)
     if subprocess.run([str(prefix / "bin" / "python"), "-c", "import pytest"], env=environ,
                       capture_output=True, check=False).returncode:
-        subprocess.run([str(prefix / "bin" / "python"), "-m", "pip", "install", "--quiet", "--no-input",
+        subprocess.run([str(prefix / "bin" / "python"), "-m", "pip", "install", "-qq", "--no-input",
                         "-c", str(REPO / "requirements" / "constraints.txt"), "pytest"],
                        check=True, env=environ, stdout=sys.stderr)
     return prefix

@@ -1,0 +1,47 @@
+"""Wrapper == LLM-Codec's infer_codec.py routine (yangdongchao/LLM-Codec at the pinned commit), same seeded weights.
+
+The script itself cannot run (it needs the LLaMA-2 tokenizer and has broken imports), so the test follows it:
+`MSCodecLM(**OmegaConf.load(config.yaml).generator.config)` from the repository's own config (which names the two
+embedding tables, read from the working directory), the checkpoint's `codec_model` weights loaded strictly,
+`x, codes, ... = model(wav[1, 1, T])`, then `model.decode(codes)`. The decoder adds noise: torch is seeded alike
+before each decode.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+import codec_wrappers
+from tests.parity import upstream
+
+ROOT = upstream.source_or_skip("codec.MSCodec", "LLM-Codec")
+RATE = 16000  # infer_codec.py resamples its input to 16 kHz
+LLAMA2_7B_EMBEDDING = (32000, 4096)  # LLaMA-2 7B's token embedding table (embed_llama2.pt), codebooks 2 and 3
+NOISE_SEED = 43
+
+
+def test_matches_infer_codec_routine(tmp_path, speech_16k, monkeypatch):
+    from codec.MSCodec import MSCodecLM
+    from omegaconf import OmegaConf
+
+    wrapper = codec_wrappers.load("llm_codec", weights="random", seed=41)
+    assert wrapper.sample_rate == RATE
+    words = len(np.load(ROOT / "layer1.npy", allow_pickle=True))  # codebook 1: one LLaMA embedding per word
+    monkeypatch.chdir(tmp_path)
+    config = OmegaConf.load(ROOT / "config.yaml").generator.config
+    torch.save({"weight": torch.zeros(LLAMA2_7B_EMBEDDING)}, tmp_path / config.local_embedding_path)
+    torch.save(torch.zeros(words, LLAMA2_7B_EMBEDDING[1]), tmp_path / config.global_embedding_path)
+    model = MSCodecLM(**config)
+    model.load_state_dict(wrapper.model.state_dict())  # strict: the registry's architecture must be config.yaml's
+    model.eval()
+    wav = torch.from_numpy(speech_16k)[None, None]
+    with torch.no_grad():
+        _, codes, *_ = model(wav)
+        torch.manual_seed(NOISE_SEED)
+        reference = model.decode(codes)[:, 0, : wav.shape[-1]]
+    assert len(codes) == 3 and len(codes[-1].unique()) > 10, "codes that do not follow the input prove little"
+    torch.manual_seed(NOISE_SEED)
+    ours = wrapper.resynthesize(wav[:, 0])
+    assert ours.shape == reference.shape
+    assert reference.pow(2).mean().sqrt() > 1e-3
+    assert (ours - reference).abs().max() <= 1e-5
