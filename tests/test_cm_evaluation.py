@@ -164,6 +164,8 @@ def test_cors_set_from_published_protocol_and_flat_folder(tmp_path):
     assert table.loc["p227_260", ["label", "system", "QUA"]].tolist() == ["bonafide", "bonafide", "REAL"]
     assert table.loc["p227_260", "path"].endswith("all_data_16k/p227_260.flac")
     assert (table["domain"] == "CoRS_published").all()
+    with pytest.raises(evalsets.EvalSetError, match="needs `protocol`"):
+        evalsets.load("CoRS_published", {**spec, "protocol": None})
     (tmp_path / "unknown.txt").write_text("p227 p227_260_NotACodec - - spoof\n")
     with pytest.raises(evalsets.EvalSetError, match="no registered codec"):
         evalsets.cors_published(folder, tmp_path / "unknown.txt")

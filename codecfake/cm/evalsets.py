@@ -182,6 +182,8 @@ def folder(root: str | Path, domain: str = "folder") -> pd.DataFrame:
 def load(name: str, spec: dict, results_dir: str | Path | None = None) -> pd.DataFrame:
     """The trial table of a configured set {format, root, protocol} (cors: {format, manifest})."""
     fmt = spec.get("format")
+    if fmt in ("cors_published", "cosg", "asvspoof2019", "asvspoof5") and not spec.get("protocol"):
+        raise EvalSetError(f"data set {name}: format {fmt} needs `protocol` (the published protocol file)")
     if fmt == "cors":
         return cors(spec["manifest"], results_dir, domain=spec.get("domain", "CoRS"))
     if fmt == "cors_published":
