@@ -23,7 +23,6 @@ PLACEHOLDER = re.compile(r"UNPINNED|REVISION_|TODO|FIXME", re.IGNORECASE)
 #: (hub repository, revision) whose full commit was not readable: a commit prefix read from the hub's pages, or
 #: `main` where not even that was. Both only with `lock: true`.
 UNRESOLVED = {
-    ("haoheliu/SemantiCodec", "3b6e740"),
     ("hhguo/SoCodec", "8e5643e"),
     ("y-ren16/TiCodec", "2117e04"),
     ("Dongchao/2024", "d603d7c"),
