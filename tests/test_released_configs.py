@@ -61,6 +61,13 @@ def pinned_config_text(name: str) -> str:
     assert hashlib.sha256(text.encode()).hexdigest() == registry.get(name).weights["config"]["sha256"], name
     return text
 
+#: SpeechTokenizer: speechtokenizer_hubert_avg/config.json of fnlp/SpeechTokenizer (48 lines added by 793c3ac), as
+#: its copies on the hub show it; the model keys only.
+SPEECHTOKENIZER_RELEASED = {"n_filters": 64, "strides": [8, 5, 4, 2], "dimension": 1024, "semantic_dimension": 768,
+                            "bidirectional": True, "dilation_base": 2, "residual_kernel_size": 3,
+                            "n_residual_layers": 1, "lstm_layers": 2, "activation": "ELU", "codebook_size": 1024,
+                            "n_q": 8, "sample_rate": 16000}
+
 
 def json_config(name):
     return json.loads(pinned_config_text(name))
@@ -101,6 +108,12 @@ def test_snac_44khz_architecture_equals_hub_config():
     arch = registry.get("snac_44khz").architecture_params()
     found = _released_config.differences(SNAC44_RELEASED, arch)
     assert found == {}, found
+
+
+def test_speechtokenizer_architecture_equals_hub_config():
+    arch = registry.get("SpeechTokenizer_hubert_avg").architecture_params()
+    _released_config.check("SpeechTokenizer_hubert_avg", arch, SPEECHTOKENIZER_RELEASED, "hub config.json")
+    assert set(arch) == set(SPEECHTOKENIZER_RELEASED)
 
 
 def test_check_names_a_drifted_value():
