@@ -68,7 +68,7 @@ def _header(path: Path) -> tuple[int, int]:
     try:
         info = sf.info(str(path))
         return info.samplerate, info.frames
-    except Exception:
+    except (RuntimeError, OSError):  # soundfile's LibsndfileError is a RuntimeError
         return 0, 0
 
 

@@ -5,7 +5,14 @@ import pytest
 import soundfile as sf
 
 from codecfake.cm import evalsets
-from codecfake.cm.report import POOLED, evaluate, heatmap, quality_filter, taxonomy_level, training_classes
+from codecfake.cm.report import (
+    POOLED,
+    evaluate,
+    heatmap,
+    quality_filter,
+    taxonomy_level,
+    training_classes,
+)
 
 
 def write_wav(path):

@@ -19,7 +19,7 @@ import os
 import shutil
 import tarfile
 import zipfile
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -78,7 +78,7 @@ def cors(manifest: str | Path, results_dir: str | Path, domain: str = "CoRS") ->
     return _frame(rows, f"CoRS manifest {manifest}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def cosg_systems() -> pd.DataFrame:
     """resources/cosg_systems.tsv with its taxonomy in protocol spellings (MVQ, Trad, TIME...)."""
     table = pd.read_csv(RESOURCES / "cosg_systems.tsv", sep="\t", comment="#", dtype=str, keep_default_na=False)
