@@ -1,6 +1,8 @@
 # codecfake: codec-resynthesized anti-spoofing data (CodecFake+ style).
 #   corpus -> manifest -> speaker split -> (bona fide | codec x split x shard) -> 16 kHz -> protocols
 # Rules are thin: inputs, outputs, env, and one `python -m codecfake` call; the logic lives in codecfake/.
+import os
+import shlex
 import sys
 
 from snakemake.utils import min_version, validate
@@ -8,12 +10,15 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 sys.path.insert(0, workflow.basedir)
 
-from codecfake.workflow import Plan
+from codecfake.workflow import Plan, parent_of
 from codecfake.cm.workflow import CMPlan
 from codecfake.quality.plan import QualityPlan
 from codecfake.trace.workflow import TracePlan
 
+
 configfile: "config.yaml"
+
+
 validate(config, "config.schema.yaml")
 plan = Plan(config, workflow.basedir)
 R = plan.results
@@ -21,10 +26,13 @@ cmplan = CMPlan(config, R)  # countermeasures (rules/cm.smk); no targets unless 
 quality = QualityPlan(config, plan)  # quality, artifacts, statistics, provenance (rules/quality.smk)
 tplan = TracePlan(config, R)  # source tracing (rules/trace.smk); no targets unless `trace.tracers` is set
 
+
 report: "report/workflow.rst"
 
+
 # Jobs import the codecfake package from the workflow, whatever env they run in.
-shell.prefix("export PYTHONPATH='%s'${{PYTHONPATH:+:$PYTHONPATH}}; " % workflow.basedir)
+shell.prefix(f"export PYTHONPATH={shlex.quote(workflow.basedir)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
+
 
 wildcard_constraints:
     **plan.wildcard_constraints(),

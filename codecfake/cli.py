@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 
 def _devices(name: str) -> str:
@@ -47,8 +46,9 @@ def cmd_split(args) -> None:
     from codecfake.tables import read_tsv, write_tsv_atomic
 
     parts = assign_splits(read_tsv(args.manifest), args.dev, args.eval)
+    outs = {"train": args.train_out, "dev": args.dev_out, "eval": args.eval_out}
     for name, part in parts.items():
-        write_tsv_atomic(part.assign(split=name), Path(args.out_dir) / f"{name}.tsv")
+        write_tsv_atomic(part.assign(split=name), outs[name])
         print(f"split {name}: {len(part)} utterances, {part['speaker'].nunique()} speakers", file=sys.stderr)
 
 
@@ -141,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--manifest", required=True)
     p.add_argument("--dev", nargs="+", required=True)
     p.add_argument("--eval", nargs="+", required=True)
-    p.add_argument("--out-dir", required=True)
+    for split in ("train", "dev", "eval"):
+        p.add_argument(f"--{split}-out", required=True, help=f"the {split} manifest to write")
     p.set_defaults(func=cmd_split)
 
     for name, func, help_text in (("bonafide", cmd_bonafide, "bona fide shard -> 16 kHz"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from codecfake import registry
@@ -68,17 +68,18 @@ class Plan:
             return [self.path("corpus/vctk_download.done")]
         return []
 
-    def manifest_source(self) -> str:
+    def manifest_source(self) -> list[str]:
+        """The manifest step's source arguments, one list item per argument (rules quote each with `:q`)."""
         corpus = self.config["corpus"]
         if corpus["manifest"]:
-            return f"--user-manifest {corpus['manifest']}"
-        return f"--vctk {corpus['root']} --mic {corpus['mic']}"
+            return ["--user-manifest", corpus["manifest"]]
+        return ["--vctk", corpus["root"], "--mic", corpus["mic"]]
 
     # -- codecs -------------------------------------------------------------------------------------------
     def env(self, codec: str) -> str:
         return str(self.basedir / registry.get(codec).env)
 
-    @lru_cache(maxsize=None)  # asked once per shard job (~2,300 at full size); it reads the architecture file
+    @cache  # asked once per shard job (~2,300 at full size); it reads the architecture file
     def fingerprint(self, codec: str) -> str:
         """Everything that defines a codec's output: a change here reruns that codec's jobs, and only those."""
         entry = registry.get(codec)
@@ -100,3 +101,19 @@ class Plan:
 
     def manifests(self) -> list[str]:
         return [self.path(f"manifests/cors_{split}.tsv") for split in SPLITS]
+
+
+def parent_of(kind: str, key: str | int, levels: int = 1):
+    """A rule param function: the folder `levels` up from the job's input or output `key` (a name or an index;
+    the first file of a list). Rules derive the folders a step needs from the job's own files, never from a
+    hard-coded path prefix (`snakemake --lint`), so a step sees its files wherever Snakemake puts them; each rule's
+    shell quotes it (`:q`), like every path and config value."""
+
+    def param(wildcards, input, output):
+        files = input if kind == "input" else output
+        path = files[key] if isinstance(key, int) else getattr(files, key)
+        if not isinstance(path, str):
+            path = path[0]
+        return str(Path(path).parents[levels - 1])
+
+    return param

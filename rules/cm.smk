@@ -1,6 +1,7 @@
 # Countermeasures: resolved spec + training/dev selection -> training (GPU) -> scoring per evaluation set
 # -> EER with CIs -> report (eer.tsv, confusion.tsv, taxonomy_level.tsv, heatmap). Runs only when `cm:` is set.
 
+
 wildcard_constraints:
     **cmplan.wildcard_constraints(),
 
@@ -16,17 +17,17 @@ rule cm_select:
         dev=f"{R}/cm/{{cm}}/dev.tsv",
         train_protocol=f"{R}/cm/{{cm}}/train_protocol.txt",
         dev_protocol=f"{R}/cm/{{cm}}/dev_protocol.txt",
-    params:
-        spec=lambda w: cmplan.spec_json(w.cm),
-        results=R,
-        out_dir=f"{R}/cm/{{cm}}",
     log:
         f"{R}/logs/cm/select/{{cm}}.log",
     conda:
         "../envs/cm.yaml"
+    params:
+        spec=lambda w: cmplan.spec_json(w.cm),
+        results=parent_of("input", "train", levels=2),
+        out_dir=parent_of("output", "spec"),
     shell:
-        "python -m codecfake cm-select --spec {params.spec:q} --train-manifest {input.train}"
-        " --dev-manifest {input.dev} --results-dir {params.results} --out-dir {params.out_dir} 2> {log}"
+        "python -m codecfake cm-select --spec {params.spec:q} --train-manifest {input.train:q}"
+        " --dev-manifest {input.dev:q} --results-dir {params.results:q} --out-dir {params.out_dir:q} 2> {log:q}"
 
 
 rule cm_train:
@@ -38,23 +39,23 @@ rule cm_train:
     output:
         model=f"{R}/cm/{{cm}}/model.pt",
         log_table=f"{R}/cm/{{cm}}/train_log.tsv",
-    params:
-        out_dir=f"{R}/cm/{{cm}}",
-        device=cmplan.device,
-        cache=f"{config['weights_dir']}/ssl",
+    log:
+        f"{R}/logs/cm/train/{{cm}}.log",
+    conda:
+        "../envs/cm.yaml"
     threads: cmplan.resource("threads", 4)
     resources:
         gpu=cmplan.gpus(),
         mem_mb=cmplan.resource("mem_mb", 32000),
         runtime=cmplan.resource("train_runtime", 2880),
-    log:
-        f"{R}/logs/cm/train/{{cm}}.log",
-    conda:
-        "../envs/cm.yaml"
+    params:
+        out_dir=parent_of("output", "model"),
+        device=cmplan.device,
+        cache=lambda w, input: (os.path.dirname(input.ssl[0]) if input.ssl else f"{config['weights_dir']}/ssl"),
     shell:
-        "python -m codecfake cm-train --spec {input.spec} --train {input.train} --dev {input.dev}"
-        " --out-dir {params.out_dir} --device {params.device} --cache-dir {params.cache} --threads {threads}"
-        " 2> {log}"
+        "python -m codecfake cm-train --spec {input.spec:q} --train {input.train:q} --dev {input.dev:q}"
+        " --out-dir {params.out_dir:q} --device {params.device:q} --cache-dir {params.cache:q} --threads {threads}"
+        " 2> {log:q}"
 
 
 rule cm_eval_set:
@@ -62,16 +63,16 @@ rule cm_eval_set:
         lambda w: cmplan.eval_set_inputs(w.eval_set),
     output:
         f"{R}/eval/sets/{{eval_set}}.tsv",
-    params:
-        spec=lambda w: cmplan.eval_set_json(w.eval_set),
-        results=R,
     log:
         f"{R}/logs/cm/eval_sets/{{eval_set}}.log",
     conda:
         "../envs/cm.yaml"
+    params:
+        spec=lambda w: cmplan.eval_set_json(w.eval_set),
+        results=parent_of("output", 0, levels=3),
     shell:
-        "python -m codecfake cm-eval-set --name {wildcards.eval_set} --spec {params.spec:q}"
-        " --results-dir {params.results} --out {output} 2> {log}"
+        "python -m codecfake cm-eval-set --name {wildcards.eval_set:q} --spec {params.spec:q}"
+        " --results-dir {params.results:q} --out {output:q} 2> {log:q}"
 
 
 rule cm_score:
@@ -80,20 +81,20 @@ rule cm_score:
         trials=f"{R}/eval/sets/{{eval_set}}.tsv",
     output:
         f"{R}/eval/scores/{{cm}}/{{eval_set}}.tsv",
-    params:
-        device=cmplan.device,
+    log:
+        f"{R}/logs/cm/score/{{cm}}/{{eval_set}}.log",
+    conda:
+        "../envs/cm.yaml"
     threads: cmplan.resource("threads", 4)
     resources:
         gpu=cmplan.gpus(),
         mem_mb=cmplan.resource("mem_mb", 32000),
         runtime=cmplan.resource("score_runtime", 240),
-    log:
-        f"{R}/logs/cm/score/{{cm}}/{{eval_set}}.log",
-    conda:
-        "../envs/cm.yaml"
+    params:
+        device=cmplan.device,
     shell:
-        "python -m codecfake cm-score --model {input.model} --trials {input.trials} --out {output}"
-        " --device {params.device} --threads {threads} 2> {log}"
+        "python -m codecfake cm-score --model {input.model:q} --trials {input.trials:q} --out {output:q}"
+        " --device {params.device:q} --threads {threads} 2> {log:q}"
 
 
 rule cm_evaluate:
@@ -102,17 +103,17 @@ rule cm_evaluate:
     output:
         eer=f"{R}/eval/metrics/{{cm}}/{{eval_set}}.eer.tsv",
         confusion=f"{R}/eval/metrics/{{cm}}/{{eval_set}}.confusion.tsv",
-    params:
-        condition=lambda w: cmplan.ci_condition(w.eval_set),
-        ci=cmplan.ci,
     log:
         f"{R}/logs/cm/evaluate/{{cm}}/{{eval_set}}.log",
     conda:
         "../envs/cm.yaml"
+    params:
+        condition=lambda w: cmplan.ci_condition(w.eval_set),
+        ci=cmplan.ci,
     shell:
-        "python -m codecfake cm-evaluate --scores {input} --cm {wildcards.cm} --eval-set {wildcards.eval_set}"
-        " --condition {params.condition} --bootstraps {params.ci[bootstraps]} --alpha {params.ci[alpha]}"
-        " --eer-out {output.eer} --confusion-out {output.confusion} 2> {log}"
+        "python -m codecfake cm-evaluate --scores {input:q} --cm {wildcards.cm:q} --eval-set {wildcards.eval_set:q}"
+        " --condition {params.condition:q} --bootstraps {params.ci[bootstraps]:q} --alpha {params.ci[alpha]:q}"
+        " --eer-out {output.eer:q} --confusion-out {output.confusion:q} 2> {log:q}"
 
 
 rule cm_report:
@@ -124,51 +125,54 @@ rule cm_report:
         quality=cmplan.quality_inputs(),
     output:
         eer=report(cmplan.path("eval/eer.tsv"), caption="../report/cm_eer.rst", category="Countermeasures"),
-        confusion=report(cmplan.path("eval/confusion.tsv"), caption="../report/cm_confusion.rst",
-                         category="Countermeasures"),
-        taxonomy=report(cmplan.path("eval/taxonomy_level.tsv"), caption="../report/cm_taxonomy.rst",
-                        category="Countermeasures"),
-        heatmap=report(cmplan.path("eval/heatmap_codec_level.png"), caption="../report/cm_heatmap.rst",
-                       category="Countermeasures"),
-    params:
-        out_dir=f"{R}/eval",
-        taxonomy_sets=cmplan.taxonomy_sets(),
-        quality=cmplan.quality_args(),
+        confusion=report(
+            cmplan.path("eval/confusion.tsv"), caption="../report/cm_confusion.rst", category="Countermeasures"
+        ),
+        taxonomy=report(
+            cmplan.path("eval/taxonomy_level.tsv"), caption="../report/cm_taxonomy.rst", category="Countermeasures"
+        ),
+        heatmap=report(
+            cmplan.path("eval/heatmap_codec_level.png"), caption="../report/cm_heatmap.rst", category="Countermeasures"
+        ),
     log:
         f"{R}/logs/cm/report.log",
     conda:
         "../envs/cm.yaml"
+    params:
+        out_dir=parent_of("output", "eer"),
+        taxonomy_sets=cmplan.taxonomy_sets(),
+        quality=cmplan.quality_args(),
     shell:
-        "python -m codecfake cm-report --eer {input.eer} --confusion {input.confusion} --scores {input.scores}"
-        " --train-sets {input.train_sets} --taxonomy-sets {params.taxonomy_sets} {params.quality}"
-        " --out-dir {params.out_dir} 2> {log}"
+        "python -m codecfake cm-report --eer {input.eer:q} --confusion {input.confusion:q} --scores {input.scores:q}"
+        " --train-sets {input.train_sets:q} --taxonomy-sets {params.taxonomy_sets:q} {params.quality:q}"
+        " --out-dir {params.out_dir:q} 2> {log:q}"
 
 
 rule fetch_ssl_weights:
     output:
         f"{config['weights_dir']}/ssl/{{hub}}@{{revision}}.txt",
-    params:
-        name=lambda w: w.hub.replace("--", "/", 1),
-        cache=f"{config['weights_dir']}/ssl",
     log:
         f"{config['weights_dir']}/logs/ssl/{{hub}}@{{revision}}.log",
     localrule: True
     conda:
         "../envs/cm.yaml"
+    params:
+        name=lambda w: w.hub.replace("--", "/", 1),
+        cache=parent_of("output", 0),
     shell:
-        "python -m codecfake cm-fetch-ssl --name {params.name} --revision {wildcards.revision}"
-        " --cache-dir {params.cache} > {output} 2> {log}"
+        "python -m codecfake cm-fetch-ssl --name {params.name:q} --revision {wildcards.revision:q}"
+        " --cache-dir {params.cache:q} > {output:q} 2> {log:q}"
 
 
 rule fetch_dataset:
     output:
         touch(f"{R}/datasets/{{dataset}}.fetched"),
-    params:
-        args=lambda w: cmplan.fetch_args(w.dataset),
     log:
         f"{R}/logs/cm/fetch/{{dataset}}.log",
     localrule: True
     conda:
         "../envs/cm.yaml"
+    params:
+        args=lambda w: cmplan.fetch_args(w.dataset),
     shell:
-        "python -m codecfake cm-fetch-dataset {params.args} 2> {log}"
+        "python -m codecfake cm-fetch-dataset {params.args:q} 2> {log:q}"

@@ -1,5 +1,6 @@
 # Shard tables of one split -> CoRS protocol (published CodecFake+ format) + manifest of its 16 kHz files.
 
+
 rule cors_protocol:
     input:
         bonafide=lambda w: plan.shard_tables("bonafide", w.split),
@@ -10,13 +11,13 @@ rule cors_protocol:
         protocol=f"{R}/protocols/CoRS_{{split}}.txt",
         manifest=f"{R}/manifests/cors_{{split}}.tsv",
         rejects=f"{R}/manifests/rejects_{{split}}.tsv",
-    params:
-        codecs=plan.codecs,
     log:
         f"{R}/logs/protocols/{{split}}.log",
     conda:
         "../envs/core.yaml"
+    params:
+        codecs=plan.codecs,
     shell:
-        "python -m codecfake protocol --split {wildcards.split} --codecs {params.codecs}"
-        " --bonafide-tables {input.bonafide} --codec-tables {input.codecs} --rejects-tables {input.rejects}"
-        " --protocol {output.protocol} --manifest {output.manifest} --rejects {output.rejects} 2> {log}"
+        "python -m codecfake protocol --split {wildcards.split:q} --codecs {params.codecs:q}"
+        " --bonafide-tables {input.bonafide:q} --codec-tables {input.codecs:q} --rejects-tables {input.rejects:q}"
+        " --protocol {output.protocol:q} --manifest {output.manifest:q} --rejects {output.rejects:q} 2> {log:q}"

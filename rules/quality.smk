@@ -4,44 +4,45 @@
 #   shard tables -> audio/{subset}/{split}/provenance.json -> provenance.tsv
 # One scoring job per (subset, split): the DAG grows with codecs x splits, never with utterances.
 
+
 rule quality_scores:
     input:
         bonafide=lambda w: plan.shard_tables("bonafide", w.split),
         codec=lambda w: quality.codec_tables(w.subset, w.split),
     output:
         f"{R}/quality/scores/{{subset}}/{{split}}.tsv",
-    params:
-        results=R,
-        metrics=quality.settings["metrics"],
-        batch=quality.settings["dnsmos_batch"],
+    log:
+        f"{R}/logs/quality/scores/{{subset}}/{{split}}.log",
     wildcard_constraints:
         subset=quality.subset_pattern(),
+    conda:
+        "../envs/quality.yaml"
     threads: config["threads"]
     resources:
         mem_mb=4000,
         runtime=600,
-    log:
-        f"{R}/logs/quality/scores/{{subset}}/{{split}}.log",
-    conda:
-        "../envs/quality.yaml"
+    params:
+        results=parent_of("input", "bonafide", levels=4),
+        metrics=quality.settings["metrics"],
+        batch=quality.settings["dnsmos_batch"],
     shell:
-        "python -m codecfake quality-score --subset {wildcards.subset} --results-dir {params.results}"
-        " --bonafide-tables {input.bonafide} --codec-tables {input.codec} --metrics {params.metrics}"
-        " --dnsmos-batch {params.batch} --threads {threads} --out {output} 2> {log}"
+        "python -m codecfake quality-score --subset {wildcards.subset:q} --results-dir {params.results:q}"
+        " --bonafide-tables {input.bonafide:q} --codec-tables {input.codec:q} --metrics {params.metrics:q}"
+        " --dnsmos-batch {params.batch:q} --threads {threads} --out {output:q} 2> {log:q}"
 
 
 rule fetch_utmos_weights:
     output:
         quality.utmos_checkpoint(),
-    params:
-        args=quality.fetch_utmos_args(),
     log:
         f"{config['weights_dir']}/logs/utmos.log",
     localrule: True
     conda:
         "../envs/quality.yaml"
+    params:
+        args=quality.fetch_utmos_args(),
     shell:
-        "python -m codecfake fetch-utmos {params.args} 2> {log}"
+        "python -m codecfake fetch-utmos {params.args:q} 2> {log:q}"
 
 
 rule utmos_scores:
@@ -51,27 +52,27 @@ rule utmos_scores:
         checkpoint=quality.utmos_inputs(),
     output:
         f"{R}/quality/utmos/{{subset}}/{{split}}.tsv",
-    params:
-        results=R,
-        model=quality.utmos_model_args(),
-        device=config["device"],
-        batch=quality.settings["utmos"],
+    log:
+        f"{R}/logs/quality/utmos/{{subset}}/{{split}}.log",
     wildcard_constraints:
         subset=quality.subset_pattern(),
+    conda:
+        "../envs/quality.yaml"
     threads: config["threads"]
     resources:
         gpu=quality.utmos_gpus(),
         mem_mb=8000,
         runtime=600,
-    log:
-        f"{R}/logs/quality/utmos/{{subset}}/{{split}}.log",
-    conda:
-        "../envs/quality.yaml"
+    params:
+        results=parent_of("input", "bonafide", levels=4),
+        model=quality.utmos_model_args(),
+        device=config["device"],
+        batch=quality.settings["utmos"],
     shell:
-        "python -m codecfake utmos-score --subset {wildcards.subset} --results-dir {params.results}"
-        " --bonafide-tables {input.bonafide} --codec-tables {input.codec} {params.model}"
-        " --device {params.device} --threads {threads} --batch-items {params.batch[batch_items]}"
-        " --batch-seconds {params.batch[batch_seconds]} --out {output} 2> {log}"
+        "python -m codecfake utmos-score --subset {wildcards.subset:q} --results-dir {params.results:q}"
+        " --bonafide-tables {input.bonafide:q} --codec-tables {input.codec:q} {params.model:q}"
+        " --device {params.device:q} --threads {threads} --batch-items {params.batch[batch_items]:q}"
+        " --batch-seconds {params.batch[batch_seconds]:q} --out {output:q} 2> {log:q}"
 
 
 rule quality_metrics:
@@ -79,61 +80,88 @@ rule quality_metrics:
         scores=quality.scores(),
         utmos=quality.utmos_tables(),
     output:
-        report(f"{R}/quality/metrics.tsv", caption="../report/metrics.rst", category="Quality",
-               subcategory="Tables", labels={"table": "metrics", "format": "tsv"}),
+        report(
+            f"{R}/quality/metrics.tsv",
+            caption="../report/metrics.rst",
+            category="Quality",
+            subcategory="Tables",
+            labels={"table": "metrics", "format": "tsv"},
+        ),
     log:
         f"{R}/logs/quality/metrics.log",
     conda:
         "../envs/quality.yaml"
     shell:
-        "python -m codecfake quality-aggregate --scores {input.scores} --utmos {input.utmos} --out {output}"
-        " 2> {log}"
+        "python -m codecfake quality-aggregate --scores {input.scores:q} --utmos {input.utmos:q} --out {output:q}"
+        " 2> {log:q}"
 
 
 rule quality_figures:
     input:
         f"{R}/quality/metrics.tsv",
     output:
-        [report(path, caption="../report/metric_figure.rst", category="Quality", subcategory="Per-codec figures",
-                labels={"metric": metric}) for metric, path in zip(quality.figure_metrics(), quality.figures())],
-    params:
-        metrics=quality.figure_metrics(),
-        out_dir=f"{R}/quality/figures",
+        [
+            report(
+                path,
+                caption="../report/metric_figure.rst",
+                category="Quality",
+                subcategory="Per-codec figures",
+                labels={"metric": metric},
+            )
+            for metric, path in zip(quality.figure_metrics(), quality.figures())
+        ],
     log:
         f"{R}/logs/quality/figures.log",
     conda:
         "../envs/quality.yaml"
+    params:
+        metrics=quality.figure_metrics(),
+        out_dir=parent_of("output", 0),
     shell:
-        "python -m codecfake quality-figures --metrics-table {input} --metrics {params.metrics}"
-        " --out-dir {params.out_dir} 2> {log}"
+        "python -m codecfake quality-figures --metrics-table {input:q} --metrics {params.metrics:q}"
+        " --out-dir {params.out_dir:q} 2> {log:q}"
 
 
 rule artifact_analysis:
     input:
         quality.artifact_manifest(),
     output:
-        groups=report(f"{R}/quality/artifacts.tsv", caption="../report/artifacts.rst", category="Artifacts",
-                      subcategory="Tables", labels={"table": "artifacts", "format": "tsv"}),
-        pairs=report(f"{R}/quality/artifact_pairs.tsv", caption="../report/artifact_pairs.rst",
-                     category="Artifacts", subcategory="Tables",
-                     labels={"table": "artifact_pairs", "format": "tsv"}),
-        figure=report(f"{R}/quality/figures/residual_examples.png", caption="../report/residual_examples.rst",
-                      category="Artifacts", subcategory="Figures", labels={"figure": "residual spectrograms"}),
-    params:
-        results=R,
-        codecs=plan.codecs,
-        a=quality.settings["artifacts"],
-    resources:
-        mem_mb=4000,
+        groups=report(
+            f"{R}/quality/artifacts.tsv",
+            caption="../report/artifacts.rst",
+            category="Artifacts",
+            subcategory="Tables",
+            labels={"table": "artifacts", "format": "tsv"},
+        ),
+        pairs=report(
+            f"{R}/quality/artifact_pairs.tsv",
+            caption="../report/artifact_pairs.rst",
+            category="Artifacts",
+            subcategory="Tables",
+            labels={"table": "artifact_pairs", "format": "tsv"},
+        ),
+        figure=report(
+            f"{R}/quality/figures/residual_examples.png",
+            caption="../report/residual_examples.rst",
+            category="Artifacts",
+            subcategory="Figures",
+            labels={"figure": "residual spectrograms"},
+        ),
     log:
         f"{R}/logs/quality/artifacts.log",
     conda:
         "../envs/quality.yaml"
+    resources:
+        mem_mb=4000,
+    params:
+        results=parent_of("input", 0, levels=2),
+        codecs=plan.codecs,
+        a=quality.settings["artifacts"],
     shell:
-        "python -m codecfake artifacts --manifest {input} --results-dir {params.results} --codecs {params.codecs}"
-        " --utterances {params.a[utterances]} --n-fft {params.a[n_fft]} --hop {params.a[hop]}"
-        " --clip-db {params.a[clip_db]} --seed {params.a[seed]} --groups {output.groups} --pairs {output.pairs}"
-        " --figure {output.figure} 2> {log}"
+        "python -m codecfake artifacts --manifest {input:q} --results-dir {params.results:q} --codecs {params.codecs:q}"
+        " --utterances {params.a[utterances]:q} --n-fft {params.a[n_fft]:q} --hop {params.a[hop]:q}"
+        " --clip-db {params.a[clip_db]:q} --seed {params.a[seed]:q} --groups {output.groups:q} --pairs {output.pairs:q}"
+        " --figure {output.figure:q} 2> {log:q}"
 
 
 rule dataset_stats:
@@ -141,17 +169,22 @@ rule dataset_stats:
         manifests=plan.manifests(),
         rejects=[f"{R}/manifests/rejects_{split}.tsv" for split in ("train", "dev", "eval")],
     output:
-        report(f"{R}/quality/stats.tsv", caption="../report/stats.rst", category="Dataset",
-               subcategory="Tables", labels={"table": "stats", "format": "tsv"}),
-    params:
-        codecs=plan.codecs,
+        report(
+            f"{R}/quality/stats.tsv",
+            caption="../report/stats.rst",
+            category="Dataset",
+            subcategory="Tables",
+            labels={"table": "stats", "format": "tsv"},
+        ),
     log:
         f"{R}/logs/quality/stats.log",
     conda:
         "../envs/core.yaml"
+    params:
+        codecs=plan.codecs,
     shell:
-        "python -m codecfake dataset-stats --splits train dev eval --manifests {input.manifests}"
-        " --rejects {input.rejects} --codecs {params.codecs} --out {output} 2> {log}"
+        "python -m codecfake dataset-stats --splits train dev eval --manifests {input.manifests:q}"
+        " --rejects {input.rejects:q} --codecs {params.codecs:q} --out {output:q} 2> {log:q}"
 
 
 rule provenance_card:
@@ -161,46 +194,58 @@ rule provenance_card:
         checksums=lambda w: quality.card_weights(w.subset),
     output:
         f"{R}/audio/{{subset}}/{{split}}/provenance.json",
+    log:
+        f"{R}/logs/quality/provenance/{{subset}}/{{split}}.log",
+    wildcard_constraints:
+        subset=quality.subset_pattern(),
+    conda:
+        lambda w: quality.env(w.subset)
     params:
         mode=config["weights"],
         env_file=lambda w: quality.env(w.subset),
         config=lambda w: quality.provenance_config(w.subset),
-    wildcard_constraints:
-        subset=quality.subset_pattern(),
-    log:
-        f"{R}/logs/quality/provenance/{{subset}}/{{split}}.log",
-    conda:
-        lambda w: quality.env(w.subset)
     shell:
-        "python -m codecfake provenance --subset {wildcards.subset} --split {wildcards.split} --mode {params.mode}"
-        " --env-file {params.env_file} --config-json {params.config:q} --tables {input.tables}"
-        " --rejects {input.rejects} --checksums {input.checksums} --out {output} 2> {log}"
+        "python -m codecfake provenance --subset {wildcards.subset:q} --split {wildcards.split:q} --mode {params.mode:q}"
+        " --env-file {params.env_file:q} --config-json {params.config:q} --tables {input.tables:q}"
+        " --rejects {input.rejects:q} --checksums {input.checksums:q} --out {output:q} 2> {log:q}"
 
 
 rule provenance_summary:
     input:
         quality.cards(),
     output:
-        report(f"{R}/quality/provenance.tsv", caption="../report/provenance.rst", category="Dataset",
-               subcategory="Tables", labels={"table": "provenance", "format": "tsv"}),
+        report(
+            f"{R}/quality/provenance.tsv",
+            caption="../report/provenance.rst",
+            category="Dataset",
+            subcategory="Tables",
+            labels={"table": "provenance", "format": "tsv"},
+        ),
     log:
         f"{R}/logs/quality/provenance_summary.log",
     conda:
         "../envs/core.yaml"
     shell:
-        "python -m codecfake provenance-summary --cards {input} --out {output} 2> {log}"
+        "python -m codecfake provenance-summary --cards {input:q} --out {output:q} 2> {log:q}"
 
 
 rule quality_table_views:
     input:
         quality.tables(),
     output:
-        [report(path, caption=f"../report/{caption}", category=category, subcategory="Tables",
-                labels={"table": name, "format": "view"}) for path, name, category, caption
-         in quality.table_view_entries()],
+        [
+            report(
+                path,
+                caption=f"../report/{caption}",
+                category=category,
+                subcategory="Tables",
+                labels={"table": name, "format": "view"},
+            )
+            for path, name, category, caption in quality.table_view_entries()
+        ],
     log:
         f"{R}/logs/quality/table_views.log",
     conda:
         "../envs/core.yaml"
     shell:
-        "python -m codecfake quality-table-views --tables {input} --outs {output} 2> {log}"
+        "python -m codecfake quality-table-views --tables {input:q} --outs {output:q} 2> {log:q}"

@@ -1,21 +1,23 @@
 # Bona fide audio -> 16 kHz, and codec resynthesis: one job per (codec, split, shard), never per utterance.
 
+
 rule bonafide_16k:
     input:
         f"{R}/corpus/split/{{split}}.tsv",
     output:
         table=f"{R}/shards/bonafide/{{split}}/{{shard}}.tsv",
         rejects=f"{R}/shards/bonafide/{{split}}/{{shard}}.rejects.tsv",
-    params:
-        results=R,
-        format=config["audio_format"],
     log:
         f"{R}/logs/bonafide/{{split}}/{{shard}}.log",
     conda:
         "../envs/core.yaml"
+    params:
+        results=parent_of("output", "table", levels=4),
+        format=config["audio_format"],
     shell:
-        "python -m codecfake bonafide --split-manifest {input} --shard {wildcards.shard} --results-dir {params.results}"
-        " --table {output.table} --rejects {output.rejects} --format {params.format} 2> {log}"
+        "python -m codecfake bonafide --split-manifest {input:q} --shard {wildcards.shard:q}"
+        " --results-dir {params.results:q} --table {output.table:q} --rejects {output.rejects:q}"
+        " --format {params.format:q} 2> {log:q}"
 
 
 rule resynthesize:
@@ -25,29 +27,31 @@ rule resynthesize:
     output:
         table=f"{R}/shards/{{codec}}/{{split}}/{{shard}}.tsv",
         rejects=f"{R}/shards/{{codec}}/{{split}}/{{shard}}.rejects.tsv",
-    params:
-        fingerprint=lambda w: plan.fingerprint(w.codec),
-        results=R,
-        format=config["audio_format"],
-        weights=config["weights"],
-        weights_dir=config["weights_dir"],
-        device=config["device"],
-        seed=config["seed"],
-        batch=config["batch"],
+    log:
+        f"{R}/logs/resynth/{{codec}}/{{split}}/{{shard}}.log",
+    conda:
+        lambda w: plan.env(w.codec)
     threads: config["threads"]
     resources:
         gpu=plan.resynth_gpus(),
         mem_mb=8000,
         runtime=240,
-    log:
-        f"{R}/logs/resynth/{{codec}}/{{split}}/{{shard}}.log",
-    conda:
-        lambda w: plan.env(w.codec)
+    params:
+        fingerprint=lambda w: plan.fingerprint(w.codec),
+        results=parent_of("output", "table", levels=4),
+        format=config["audio_format"],
+        weights=config["weights"],
+        weights_dir=lambda w, input: (
+            os.path.dirname(os.path.dirname(input.weights[0])) if input.weights else config["weights_dir"]
+        ),
+        device=config["device"],
+        seed=config["seed"],
+        batch=config["batch"],
     shell:
-        "python -m codecfake resynth --codec {wildcards.codec} --split-manifest {input.manifest}"
-        " --shard {wildcards.shard} --results-dir {params.results} --table {output.table}"
-        " --rejects {output.rejects} --format {params.format} --weights {params.weights}"
-        " --weights-dir {params.weights_dir} --device {params.device} --seed {params.seed}"
-        " --batch-seconds {params.batch[seconds]} --batch-items {params.batch[items]}"
-        " --chunk-seconds {params.batch[chunk_seconds]}"
-        " --threads {threads} 2> {log}"
+        "python -m codecfake resynth --codec {wildcards.codec:q} --split-manifest {input.manifest:q}"
+        " --shard {wildcards.shard:q} --results-dir {params.results:q} --table {output.table:q}"
+        " --rejects {output.rejects:q} --format {params.format:q} --weights {params.weights:q}"
+        " --weights-dir {params.weights_dir:q} --device {params.device:q} --seed {params.seed:q}"
+        " --batch-seconds {params.batch[seconds]:q} --batch-items {params.batch[items]:q}"
+        " --chunk-seconds {params.batch[chunk_seconds]:q}"
+        " --threads {threads} 2> {log:q}"

@@ -1,19 +1,20 @@
 # Codec checkpoints, fetched and verified on the submitting host (a local rule) so compute nodes need no internet.
 
+
 rule fetch_codec_weights:
     output:
         f"{config['weights_dir']}/checksums/{{codec}}.tsv",
-    params:
-        fingerprint=lambda w: plan.fingerprint(w.codec),
-        weights_dir=config["weights_dir"],
     log:
         f"{config['weights_dir']}/logs/{{codec}}.log",
     localrule: True
     conda:
         "../envs/core.yaml"
+    params:
+        fingerprint=lambda w: plan.fingerprint(w.codec),
+        weights_dir=parent_of("output", 0, levels=2),
     shell:
-        "python -m codecfake fetch-weights --codecs {wildcards.codec} --weights-dir {params.weights_dir}"
-        " > {output} 2> {log}"
+        "python -m codecfake fetch-weights --codecs {wildcards.codec:q} --weights-dir {params.weights_dir:q}"
+        " > {output:q} 2> {log:q}"
 
 
 rule fetch_weights:

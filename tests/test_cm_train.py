@@ -6,10 +6,10 @@ import soundfile as sf
 import torch
 
 from codecfake.cm import data as cm_data
-from codecfake.cm.trials import TRIAL_COLUMNS
 from codecfake.cm.presets import resolve
 from codecfake.cm.scoring import amp_dtype, loader_workers, score_trials
 from codecfake.cm.train import train
+from codecfake.cm.trials import TRIAL_COLUMNS
 from tests.cm_fixtures import one_thread  # noqa: F401 (autouse)
 
 ARCH = {"sinc": {"filters": 8, "kernel": 32}, "encoder": [[1, 4], [4, 4], [4, 8]], "gat_dims": [8, 8]}

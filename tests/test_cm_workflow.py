@@ -97,7 +97,7 @@ def test_plan_with_a_cosg_release_and_a_pretrained_frontend(tmp_path):
     plan = CMPlan(config, "results")
     assert plan.taxonomy_sets() == ["CoSG", "CoRS_eval"]  # CoSG first; CoRS_eval rows are labelled as such
     assert plan.eval_set_inputs("CoSG") == ["results/datasets/CoSG.fetched"]  # absent -> download rule
-    assert "--url https://example.invalid/CoSG.zip" in plan.fetch_args("CoSG")
+    assert plan.fetch_args("CoSG")[:2] == ["--url", "https://example.invalid/CoSG.zip"]
     (tmp_path / "CoSG").mkdir()
     assert plan.eval_set_inputs("CoSG") == [cosg["protocol"]]
     assert plan.ci_condition("CoSG") == "system" and plan.ci_condition("CoRS_eval") == "source_utt"

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from codecfake.cm.trials import SHARED_BONAFIDE, label_codes
 from codecfake.cm.metrics import confusion_at, eer_of_labels, eer_with_ci
+from codecfake.cm.trials import SHARED_BONAFIDE, label_codes
 from codecfake.registry import TAXONOMY_FIELDS
 from codecfake.tables import atomic_output
 

@@ -25,11 +25,17 @@ from tqdm import tqdm
 
 from codecfake.cm.csam import SAM, DomainBatchSampler, frozen_bn_stats
 from codecfake.cm.data import CropDataset
-from codecfake.cm.trials import label_codes
 from codecfake.cm.metrics import BONAFIDE_LABEL, SPOOF_LABEL, eer_of_labels
 from codecfake.cm.models import build_model, offline_spec
-from codecfake.cm.scoring import (amp_dtype, autocast, bonafide_log_probability, loader_workers, pick_device,
-                                  predict_logits)
+from codecfake.cm.scoring import (
+    amp_dtype,
+    autocast,
+    bonafide_log_probability,
+    loader_workers,
+    pick_device,
+    predict_logits,
+)
+from codecfake.cm.trials import label_codes
 from codecfake.errors import UserError
 from codecfake.tables import atomic_output, write_tsv_atomic
 

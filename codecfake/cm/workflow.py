@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from pathlib import Path
 
 from codecfake.cm.presets import resolve
@@ -159,18 +158,20 @@ class CMPlan:
     def ci(self) -> dict:
         return {"bootstraps": 1000, "alpha": 5.0, **(self.cm.get("ci") or {})}
 
-    def quality_args(self) -> str:
-        """cm-report options of the optional predicted-quality filter (paper: UTMOS > 3.5)."""
+    def quality_args(self) -> list[str]:
+        """cm-report options of the optional predicted-quality filter (paper: UTMOS > 3.5), one list item per
+        argument (the rule quotes each with `:q`)."""
         quality = self.cm.get("quality") or {}
         if not quality.get("table"):
-            return ""
-        return (f"--quality-table {shlex.quote(quality['table'])} --quality-key {shlex.quote(quality['key'])}"
-                f" --quality-column {shlex.quote(quality['column'])} --quality-threshold {quality['threshold']}")
+            return []
+        return ["--quality-table", quality["table"], "--quality-key", quality["key"], "--quality-column",
+                quality["column"], "--quality-threshold", str(quality["threshold"])]
 
-    def fetch_args(self, dataset: str) -> str:
+    def fetch_args(self, dataset: str) -> list[str]:
+        """The data-set fetch arguments, one list item per argument (the rule quotes each with `:q`)."""
         spec = self.datasets[dataset]
-        sha = f" --sha256 {shlex.quote(spec['sha256'])}" if spec.get("sha256") else ""
-        return f"--url {shlex.quote(spec.get('url') or '')}{sha} --dest {shlex.quote(spec['root'])}"
+        sha = ["--sha256", spec["sha256"]] if spec.get("sha256") else []
+        return ["--url", spec.get("url") or "", *sha, "--dest", spec["root"]]
 
     def quality_inputs(self) -> list[str]:
         quality = self.cm.get("quality") or {}

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 
 from codecfake import registry
 from codecfake.quality.utmos_weights import checkpoint_path
@@ -72,18 +71,20 @@ class QualityPlan:
     def utmos_inputs(self) -> list[str]:
         return [self.utmos_checkpoint()] if self.utmos["weights"] == "pretrained" else []
 
-    def utmos_model_args(self) -> str:
+    def utmos_model_args(self) -> list[str]:
+        """utmos-score's model arguments, one list item per argument (the rule quotes each with `:q`)."""
         if self.utmos["weights"] == "random":
-            return f"--random-weights --seed {int(self.config['seed'])}"
-        args = (f"--checkpoint {shlex.quote(self.utmos_checkpoint())} --label "
-                f"{shlex.quote(self.utmos['hub_repo'] + '@' + self.utmos['revision'])}")
-        return args + (f" --sha256 {self.utmos['sha256']}" if self.utmos["sha256"] else "")
+            return ["--random-weights", "--seed", str(int(self.config["seed"]))]
+        label = f"{self.utmos['hub_repo']}@{self.utmos['revision']}"
+        args = ["--checkpoint", self.utmos_checkpoint(), "--label", label]
+        return args + (["--sha256", self.utmos["sha256"]] if self.utmos["sha256"] else [])
 
-    def fetch_utmos_args(self) -> str:
+    def fetch_utmos_args(self) -> list[str]:
+        """fetch-utmos's arguments, one list item per argument (the rule quotes each with `:q`)."""
         u = self.utmos
-        args = (f"--weights-dir {shlex.quote(self.config['weights_dir'])} --hub-repo {shlex.quote(u['hub_repo'])}"
-                f" --revision {u['revision']} --file {shlex.quote(u['file'])}")
-        return args + (f" --sha256 {u['sha256']}" if u["sha256"] else "")
+        args = ["--weights-dir", self.config["weights_dir"], "--hub-repo", u["hub_repo"], "--revision",
+                u["revision"], "--file", u["file"]]
+        return args + (["--sha256", u["sha256"]] if u["sha256"] else [])
 
     def utmos_gpus(self) -> int:
         return self.plan.resynth_gpus()

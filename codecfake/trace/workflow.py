@@ -84,30 +84,15 @@ class TracePlan:
     def path(self, relative: str) -> str:
         return f"{self.results}/trace/{relative}"
 
-    def evaluations(self) -> list[tuple[str, str]]:
-        return [(t, s) for t in self.tracers for s in self.eval_sets]
-
-    @staticmethod
-    def rule_name(prefix: str, *parts: str) -> str:
-        return "_".join([prefix, *(re.sub(r"\W", "_", p) for p in parts)])
-
-    def eval_outputs(self, tracer: str, eval_set: str, ext: str) -> list[str]:
-        """metrics.tsv + predictions.tsv (tsv) or nothing (png), and confusion_<head>.<ext> (+ held_out/)."""
-        folder = f"{tracer}/{eval_set}"
-        heads = self.spec(tracer)["trace"]["tasks"]
-        files = [f"{folder}/metrics.tsv", f"{folder}/predictions.tsv"] if ext == "tsv" else []
-        for prefix in ([folder] + ([f"{folder}/held_out"] if self.held_out(tracer, eval_set) else [])):
-            files += [f"{prefix}/confusion_{head}.{ext}" for head in heads]
-        return [self.path(f) for f in files]
-
-    def metrics(self) -> list[str]:
-        return [self.path(f"{t}/{s}/metrics.tsv") for t, s in self.evaluations()]
+    def evaluations(self) -> list[str]:
+        """The evaluation folders (one per tracer x set) that rule trace_evaluate writes."""
+        return [self.path(f"{t}/{s}") for t in self.tracers for s in self.eval_sets]
 
     def targets(self) -> list[str]:
         if not self.tracers:
             return []
         return [self.path("metrics.tsv"), *[self.path(f"{t}/train_log.tsv") for t in self.tracers],
-                *[f for t, s in self.evaluations() for f in self.eval_outputs(t, s, "png")]]
+                *self.evaluations()]
 
     def wildcard_constraints(self) -> dict[str, str]:
         def pattern(names):
