@@ -79,8 +79,8 @@ def test_a_traversal_utt_id_that_reached_a_split_writes_nothing_outside(tmp_path
     """Even a split table edited by hand (past the manifest check) cannot make a shard job write outside."""
     sf.write(tmp_path / "a.wav", np.zeros(1600, np.float32), 16000)
     split = tmp_path / "split.tsv"
-    write_tsv_atomic(pd.DataFrame([{"utt_id": "../../../../../../escaped", "speaker": "p1", "path": str(tmp_path / "a.wav"),
-                                    "split": "train"}]), split)
+    row = {"utt_id": "../../../../../../escaped", "speaker": "p1", "path": str(tmp_path / "a.wav"), "split": "train"}
+    write_tsv_atomic(pd.DataFrame([row]), split)
     results = tmp_path / "deep" / "results"
     with pytest.raises(OutsideResultsError):
         run_bonafide_shard(split, "000of001", results, results / "t.tsv", results / "r.tsv")
