@@ -28,7 +28,8 @@ def _user_manifest(workdir, name: str) -> str:
     """A 3-speaker synthetic corpus and a user manifest of it at a hostile file name; returns that name."""
     corpus = workdir / "corpus"
     make_corpus(corpus, ["p225", "p226", "p227"], 2, 0.5, 0.8, seed=0)
-    read_vctk(corpus)[["utt_id", "speaker", "path"]].to_csv(workdir / name, sep="\t", index=False)
+    frame, _ = read_vctk(corpus)
+    frame[["utt_id", "speaker", "path"]].to_csv(workdir / name, sep="\t", index=False)
     return name
 
 
