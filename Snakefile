@@ -10,6 +10,7 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 sys.path.insert(0, workflow.basedir)
 
+from codecfake import stale_lock
 from codecfake.workflow import Plan, parent_of
 from codecfake.cm.workflow import CMPlan
 from codecfake.quality.plan import QualityPlan
@@ -25,6 +26,26 @@ R = plan.results
 cmplan = CMPlan(config, R)  # countermeasures (rules/cm.smk); no targets unless `cm:` is configured
 quality = QualityPlan(config, plan)  # quality, artifacts, statistics, provenance (rules/quality.smk)
 tplan = TracePlan(config, R)  # source tracing (rules/trace.smk); no targets unless `trace.tracers` is set
+
+
+# A lock left by a run killed outright (kill -9, OOM, power loss) is removed when its owner is provably gone, so
+# the rerun needs no --unlock (codecfake/stale_lock.py); the profile's rerun-incomplete redoes its unfinished jobs.
+if workflow.is_main_process:
+    cleared = stale_lock.clear_if_stale()
+    if cleared:
+        print(f"codecfake: {cleared}", file=sys.stderr)
+
+
+onstart:
+    stale_lock.record_owner()
+
+
+onsuccess:
+    stale_lock.release()
+
+
+onerror:
+    stale_lock.release()
 
 
 report: "report/workflow.rst"

@@ -34,7 +34,7 @@ CODEC = CODECS[0]
 
 
 def _job_process(root: psutil.Process, split: str) -> psutil.Process | None:
-    """The `python -m codecfake resynth` process of the split's shard, among root's descendants only."""
+    """The `python -m codecfake step resynth` process of the split's shard, among root's descendants only."""
     for proc in root.children(recursive=True):
         try:
             cmd = proc.cmdline()
@@ -45,8 +45,9 @@ def _job_process(root: psutil.Process, split: str) -> psutil.Process | None:
     return None
 
 
-def _kill_mid_shard(workdir: Path, config: Path) -> list[str]:
-    """Start a run, SIGKILL the train shard's job once it wrote its first file; returns the files it had written."""
+def _kill_mid_shard(workdir: Path, config: Path, whole_run: bool = False) -> list[str]:
+    """Start a run, SIGKILL the train shard's job (or with whole_run Snakemake and all its jobs, as a node failure
+    or the OOM killer would) once it wrote its first file; returns the files it had written."""
     audio = workdir / "results" / "audio" / CODEC / "train"
     table = workdir / "results" / "shards" / CODEC / "train" / "000of001.tsv"
     snakemake = subprocess.Popen(snakemake_cmd(config, "--cores", "1", *targets()), cwd=workdir, env=job_env(),
@@ -59,8 +60,11 @@ def _kill_mid_shard(workdir: Path, config: Path) -> list[str]:
             job = _job_process(root, "train")
             if written and job is not None:
                 try:
-                    job.send_signal(signal.SIGKILL)
-                except psutil.NoSuchProcess:
+                    if whole_run:
+                        os.killpg(snakemake.pid, signal.SIGKILL)
+                    else:
+                        job.send_signal(signal.SIGKILL)
+                except (psutil.NoSuchProcess, ProcessLookupError):
                     raise AssertionError("the shard job ended before it could be killed") from None
                 assert not table.exists(), "the shard finished before it could be killed"
                 assert snakemake.wait(timeout=300) != 0, "snakemake did not notice the killed job"
@@ -87,3 +91,17 @@ def test_killed_job_is_rerun_and_outputs_equal_an_uninterrupted_run(tmp_path, tm
     for split in SPLITS:  # every listed file is whole: it decodes to the length its manifest row gives
         for row in read_tsv(workdir / "results" / "manifests" / f"cors_{split}.tsv").itertuples():
             assert sf.info(str(workdir / "results" / row.path)).frames == int(row.samples)
+
+
+def test_rerun_after_the_whole_run_was_killed_needs_no_unlock(tmp_path, tmp_path_factory):
+    """kill -9 of Snakemake itself leaves its lock (Snakemake 9.27 cannot tell it from a live run's): the Snakefile
+    removes it because the run that held it is gone (codecfake/stale_lock.py), and rerun-incomplete (the default
+    profile) redoes the killed shard, so a plain rerun completes with the uninterrupted run's bytes."""
+    workdir = tmp_path / "killed"
+    config = tiny_config(workdir)
+    _kill_mid_shard(workdir, config, whole_run=True)
+    assert list((workdir / ".snakemake" / "locks").glob("*.lock")), "the killed run left no lock to test with"
+
+    proc = run(workdir, config, "--cores", "2", *targets())  # no --unlock
+    assert "removed the lock left by a killed run" in proc.stderr
+    assert_same_products(workdir / "results", plain_run(tmp_path_factory) / "results")

@@ -1,0 +1,76 @@
+"""Stale Snakemake locks (codecfake/stale_lock.py): removed only when every recorded owner is provably gone."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import psutil
+
+from codecfake import stale_lock
+
+
+def _locks(workdir, runs: int = 1) -> list:
+    folder = workdir / stale_lock.LOCKS
+    folder.mkdir(parents=True)
+    paths = []
+    for i in range(runs):
+        for kind in ("input", "output"):
+            path = folder / f"{i}.{kind}.lock"
+            path.write_text("results/x.tsv\n")
+            paths.append(path)
+    return paths
+
+
+def _owner(workdir, host: str, pid: int, started: float) -> None:
+    folder = workdir / stale_lock.OWNERS
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{host}-{pid}.json").write_text(json.dumps({"host": host, "pid": pid, "started": started}))
+
+
+def _finished_process() -> tuple[int, float]:
+    """pid and start time of a process that has exited (its pid is not reused with that start time)."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    started = psutil.Process(proc.pid).create_time()
+    proc.wait()
+    return proc.pid, started
+
+
+def test_locks_of_a_dead_owner_are_removed(tmp_path):
+    locks = _locks(tmp_path)
+    _owner(tmp_path, socket.gethostname(), *_finished_process())
+    message = stale_lock.clear_if_stale(tmp_path)
+    assert message and "no longer running" in message
+    assert not any(p.exists() for p in locks) and not list((tmp_path / stale_lock.OWNERS).glob("*"))
+
+
+def test_live_owner_keeps_its_locks(tmp_path):
+    locks = _locks(tmp_path)
+    stale_lock.record_owner(tmp_path)  # this test process: alive
+    assert stale_lock.clear_if_stale(tmp_path) is None and all(p.exists() for p in locks)
+    stale_lock.release(tmp_path)
+    assert not list((tmp_path / stale_lock.OWNERS).glob("*"))
+
+
+def test_pid_reused_by_another_process_is_not_the_owner(tmp_path):
+    locks = _locks(tmp_path)
+    me = psutil.Process()
+    _owner(tmp_path, socket.gethostname(), me.pid, me.create_time() - 3600)  # same pid, started an hour earlier
+    assert stale_lock.clear_if_stale(tmp_path) and not any(p.exists() for p in locks)
+
+
+def test_owner_on_another_host_or_unrecorded_lock_is_left_alone(tmp_path):
+    locks = _locks(tmp_path)
+    _owner(tmp_path, socket.gethostname() + "-other", *_finished_process())
+    assert stale_lock.clear_if_stale(tmp_path) is None and all(p.exists() for p in locks)
+
+    other = tmp_path / "two_runs"
+    locks = _locks(other, runs=2)  # two runs hold locks, one owner recorded: the other could be running
+    _owner(other, socket.gethostname(), *_finished_process())
+    assert stale_lock.clear_if_stale(other) is None and all(p.exists() for p in locks)
+
+
+def test_nothing_to_do_without_locks(tmp_path):
+    _owner(tmp_path, socket.gethostname(), *_finished_process())
+    assert stale_lock.clear_if_stale(tmp_path) is None
