@@ -103,11 +103,6 @@ def resample(x: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return soxr.resample(np.asarray(x, dtype=np.float32), rate_in, rate_out, quality="HQ").astype(np.float32)
 
 
-def resampled_length(samples: int, rate_in: int, rate_out: int) -> int:
-    """Length soxr gives for `samples` resampled from rate_in to rate_out (tests check it against soxr)."""
-    return int(np.ceil(samples * rate_out / rate_in)) if rate_in != rate_out else samples
-
-
 def fit_length(x: np.ndarray, length: int) -> np.ndarray:
     """Trim, or pad with zeros at the end, to exactly `length` samples."""
     if x.shape[-1] >= length:

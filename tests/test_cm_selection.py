@@ -1,6 +1,5 @@
 """Training-set selection on a synthetic CoRS split that uses all 31 codec configurations of the paper."""
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,18 +10,11 @@ from codecfake.cm import evalsets
 from codecfake.cm.selection import SelectionError, protocol_text, select
 from codecfake.protocols import MANIFEST_COLUMNS, read_protocol
 
-SHARED_TAXONOMY = Path("/work/shared/taxonomy.tsv")
-
 
 def taxonomy() -> pd.DataFrame:
-    """Protocol name -> QUA/AUX/DEC (paper Table III): the registry once it holds all 31, else the shared table."""
-    entries = registry.codecs()
-    if len(entries) >= 31:
-        return pd.DataFrame([{"protocol_name": e.protocol_name, "QUA": e.QUA, "AUX": e.AUX, "DEC": e.DEC}
-                             for e in entries.values()])
-    if not SHARED_TAXONOMY.exists():
-        pytest.skip("neither the registry nor ../shared/taxonomy.tsv holds the 31 configurations")
-    return pd.read_csv(SHARED_TAXONOMY, sep="\t", comment="#", dtype=str, keep_default_na=False)
+    """Protocol name -> QUA/AUX/DEC (paper Table III) of the registry's 31 configurations."""
+    return pd.DataFrame([{"protocol_name": e.protocol_name, "QUA": e.QUA, "AUX": e.AUX, "DEC": e.DEC}
+                         for e in registry.codecs().values()])
 
 
 @pytest.fixture(scope="module")

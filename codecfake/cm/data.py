@@ -9,9 +9,7 @@ from torch.utils.data import Dataset
 
 from codecfake.audio import TARGET_RATE, read_mono, resample
 from codecfake.cm.rawboost import augment
-
-# The trial-table helpers live in codecfake.cm.trials (no torch); re-exported for modules that load crops.
-from codecfake.cm.trials import SHARED_BONAFIDE, TRIAL_COLUMNS, check_trials, label_codes  # noqa: F401
+from codecfake.cm.trials import label_codes
 
 #: 4.04 s at 16 kHz, the crop of AASIST and its SSL variants.
 CROP_SAMPLES = 64600

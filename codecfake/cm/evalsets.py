@@ -1,4 +1,4 @@
-"""Labelled audio sets as trial tables (codecfake.cm.data): CoRS, CoSG, ASVspoof 2019 LA, ASVspoof 5, folders.
+"""Labelled audio sets as trial tables (codecfake.cm.trials): CoRS, CoSG, ASVspoof 2019 LA, ASVspoof 5, folders.
 
 Each reader takes the set's own published layout, so external sets are used as distributed:
   cors          our manifests/cors_{split}.tsv (paths relative to the results folder)

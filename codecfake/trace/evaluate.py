@@ -12,8 +12,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from codecfake.cm.data import CROP_SAMPLES, SHARED_BONAFIDE
-from codecfake.cm.scoring import amp_dtype, loader_workers, pick_device
+from codecfake.cm.data import CROP_SAMPLES
+from codecfake.cm.scoring import amp_dtype, loader_workers
+from codecfake.cm.trials import SHARED_BONAFIDE
+from codecfake.device import pick_device
 from codecfake.errors import UserError
 from codecfake.tables import write_tsv_atomic
 from codecfake.trace.data import TraceDataset
