@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from codecfake.cm.data import CROP_SAMPLES, CropDataset  # noqa: E402
 from codecfake.cm.models import build_model  # noqa: E402
 from codecfake.cm.presets import resolve  # noqa: E402
-from codecfake.cm.scoring import amp_dtype, autocast, pick_device  # noqa: E402
+from codecfake.cm.scoring import amp_dtype, autocast  # noqa: E402
 from codecfake.cm.trials import TRIAL_COLUMNS  # noqa: E402
+from codecfake.device import pick_device  # noqa: E402
 
 TINY_SSL = {"pretrained": None, "revision": None,
             "config": {"hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,

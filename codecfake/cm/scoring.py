@@ -17,15 +17,8 @@ from tqdm import tqdm
 from codecfake.cm.data import CROP_SAMPLES, CropDataset
 from codecfake.cm.metrics import BONAFIDE_LABEL
 from codecfake.cm.models import build_model
+from codecfake.device import pick_device
 from codecfake.errors import UserError
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("device: cuda was asked for but no CUDA device is visible here")
-    return torch.device(name)
 
 
 def amp_dtype(enabled: bool, device: torch.device) -> torch.dtype | None:

@@ -32,10 +32,10 @@ from codecfake.cm.scoring import (
     autocast,
     bonafide_log_probability,
     loader_workers,
-    pick_device,
     predict_logits,
 )
 from codecfake.cm.trials import label_codes
+from codecfake.device import pick_device
 from codecfake.errors import UserError
 from codecfake.tables import atomic_output, write_tsv_atomic
 

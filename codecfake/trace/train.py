@@ -21,8 +21,9 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from codecfake.cm.scoring import amp_dtype, autocast, loader_workers, pick_device
+from codecfake.cm.scoring import amp_dtype, autocast, loader_workers
 from codecfake.cm.train import ShuffledBatchSampler, _save_atomic, lr_factor, seed_everything
+from codecfake.device import pick_device
 from codecfake.errors import UserError
 from codecfake.tables import write_tsv_atomic
 from codecfake.trace.data import TraceDataset
