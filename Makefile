@@ -41,7 +41,7 @@ test-cluster: setup
 report: demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/snakemake --configfile configs/demo.yaml --report results/demo/report.html
 	if command -v chromium >/dev/null || command -v chromium-browser >/dev/null || command -v google-chrome >/dev/null; \
-	then $(BIN)/python -m codecfake check-report results/demo/report.html --out-dir results/demo/report_check; \
+	then $(BIN)/python -m codecfake check report results/demo/report.html --out-dir results/demo/report_check; \
 	else echo "report: no Chromium here (apt-get install -y chromium), rendering not checked"; fi
 
 clean-demo:

@@ -1,19 +1,15 @@
-"""The `codecfake` command: every step a rule runs, plus the user-facing registry listing.
+"""The `codecfake` command.
 
-Rules stay thin (inputs, outputs, env, one call here); each subcommand is one function of the package.
+User commands: `codecs` (the registry), `detect` and `trace` (audio files), `fetch ...` (checkpoints, data sets and
+the corpus, ahead of a run) and `check ...` (env files, a rendered report). `step ...` are the workflow's steps,
+called by the rules (one per rule; their arguments follow the rules, not a user's convenience). Rules stay thin
+(inputs, outputs, env, one call here); each step is one function of the package.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-
-
-def _devices(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return name
+from types import SimpleNamespace
 
 
 def cmd_demo_corpus(args) -> None:
@@ -23,7 +19,7 @@ def cmd_demo_corpus(args) -> None:
     print(f"demo corpus: {count} utterances of {len(args.speakers)} speakers under {args.out}", file=sys.stderr)
 
 
-def cmd_download_vctk(args) -> None:
+def cmd_fetch_vctk(args) -> None:
     from codecfake.corpus import download_vctk
 
     download_vctk(args.root, args.url, args.sha256)
@@ -64,10 +60,11 @@ def cmd_resynth(args) -> None:
     import torch
 
     import codec_wrappers
+    from codecfake.device import pick_device
     from codecfake.resynth import run_codec_shard
 
     torch.set_num_threads(args.threads)
-    codec = codec_wrappers.load(args.codec, device=_devices(args.device), weights=args.weights,
+    codec = codec_wrappers.load(args.codec, device=str(pick_device(args.device)), weights=args.weights,
                                 weights_dir=args.weights_dir, seed=args.seed)
     stats = run_codec_shard(args.split_manifest, args.shard, codec, args.results_dir, args.table, args.rejects,
                             args.format, args.batch_seconds, args.batch_items, args.chunk_seconds)
@@ -98,7 +95,16 @@ def cmd_codecs(args) -> None:
             print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
 
 
-def cmd_fetch_weights(args) -> None:
+def cmd_concat(args) -> None:
+    """Tables with the same columns, one after another, values kept verbatim (the one "concatenate" step)."""
+    import pandas as pd
+
+    from codecfake.tables import read_tsv, write_tsv_atomic
+
+    write_tsv_atomic(pd.concat([read_tsv(path) for path in args.tables], ignore_index=True), args.out)
+
+
+def cmd_fetch_codec_weights(args) -> None:
     from codecfake import registry, weights
 
     for name in args.codecs:
@@ -107,11 +113,10 @@ def cmd_fetch_weights(args) -> None:
             print(f"{name}\t{key}\t{path}\t{weights.sha256_of(path)}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="codecfake", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("demo-corpus", help="write the synthetic demo corpus (VCTK layout)")
+def register(commands: SimpleNamespace) -> None:
+    """The corpus and data steps, `codecs`, `fetch codec-weights` and `fetch vctk`."""
+    top, step, fetch = commands.top, commands.step, commands.fetch
+    p = step.add_parser("demo-corpus", help="write the synthetic demo corpus (VCTK layout)")
     p.add_argument("--out", required=True)
     p.add_argument("--speakers", nargs="+", required=True)
     p.add_argument("--utterances", type=int, default=3)
@@ -120,13 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=cmd_demo_corpus)
 
-    p = sub.add_parser("download-vctk", help="download and extract VCTK 0.92 (resumable, sha256-checked)")
+    p = fetch.add_parser("vctk", help="download and extract VCTK 0.92 (resumable, sha256-checked)")
     p.add_argument("--root", required=True, help="the corpus folder to create (corpus.root)")
     p.add_argument("--url", help="default: resources/vctk.yaml")
     p.add_argument("--sha256", help="default: resources/vctk.yaml")
-    p.set_defaults(func=cmd_download_vctk)
+    p.set_defaults(func=cmd_fetch_vctk)
 
-    p = sub.add_parser("manifest", help="corpus -> manifest TSV")
+    p = step.add_parser("manifest", help="corpus -> manifest TSV")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--vctk")
     source.add_argument("--user-manifest")
@@ -137,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", required=True, help="TSV of the rows left out, with the reason")
     p.set_defaults(func=cmd_manifest)
 
-    p = sub.add_parser("split", help="speaker-disjoint train/dev/eval manifests")
+    p = step.add_parser("split", help="speaker-disjoint train/dev/eval manifests")
     p.add_argument("--manifest", required=True)
     p.add_argument("--dev", nargs="+", required=True)
     p.add_argument("--eval", nargs="+", required=True)
@@ -147,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, func, help_text in (("bonafide", cmd_bonafide, "bona fide shard -> 16 kHz"),
                                   ("resynth", cmd_resynth, "codec resynthesis of one shard")):
-        p = sub.add_parser(name, help=help_text)
+        p = step.add_parser(name, help=help_text)
         p.add_argument("--split-manifest", required=True)
         p.add_argument("--shard", required=True, help="like 007of064")
         p.add_argument("--results-dir", required=True)
@@ -166,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--chunk-seconds", type=float, default=30.0)
             p.add_argument("--threads", type=int, default=1)
 
-    p = sub.add_parser("protocol", help="CoRS protocol + manifest of one split from its shard tables")
+    p = step.add_parser("protocol", help="CoRS protocol + manifest of one split from its shard tables")
     p.add_argument("--split", required=True)
     p.add_argument("--codecs", nargs="*", default=[])
     p.add_argument("--bonafide-tables", nargs="+", required=True)
@@ -177,30 +182,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rejects", required=True)
     p.set_defaults(func=cmd_protocol)
 
-    p = sub.add_parser("codecs", help="the codec registry, with whether each family imports here")
+    p = top.add_parser("codecs", help="the codec registry, with whether each family imports here")
     p.add_argument("--format", default="table", choices=["table", "tsv"])
     p.set_defaults(func=cmd_codecs)
 
-    p = sub.add_parser("fetch-weights", help="download and verify codec checkpoints ahead of a run")
+    p = fetch.add_parser("codec-weights", help="download and verify codec checkpoints ahead of a run")
     p.add_argument("--codecs", nargs="+", required=True)
     p.add_argument("--weights-dir", default="weights")
-    p.set_defaults(func=cmd_fetch_weights)
+    p.set_defaults(func=cmd_fetch_codec_weights)
 
-    from codecfake.cm.cli import register as register_cm
+    p = step.add_parser("concat", help="tables with the same columns, one after another")
+    p.add_argument("--tables", nargs="+", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_concat)
 
-    register_cm(sub)
 
-    from codecfake.quality.cli import register as register_quality
+def build_parser() -> argparse.ArgumentParser:
+    from codecfake import envcheck
+    from codecfake.cm import cli as cm_cli
+    from codecfake.quality import cli as quality_cli
+    from codecfake.trace import cli as trace_cli
 
-    register_quality(sub)
-
-    from codecfake.envcheck import register as register_envcheck
-
-    register_envcheck(sub)
-
-    from codecfake.trace.cli import register as register_trace
-
-    register_trace(sub)
+    parser = argparse.ArgumentParser(prog="codecfake", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    top = parser.add_subparsers(dest="command", required=True, metavar="{codecs,detect,trace,fetch,check,step}")
+    groups = {"fetch": "download and verify what a run needs, ahead of it (the fetch_* rules call these)",
+              "check": "check env files or a rendered report",
+              "step": "the workflow's steps, one per rule (internal: called by rules/*.smk)"}
+    commands = SimpleNamespace(top=top)
+    for name, help_text in groups.items():
+        group = top.add_parser(name, help=help_text, description=help_text)
+        setattr(commands, name, group.add_subparsers(dest="subcommand", required=True))
+    for module in (sys.modules[__name__], cm_cli, quality_cli, trace_cli, envcheck):
+        module.register(commands)
     return parser
 
 
@@ -212,6 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.func(args)
     except UserError as err:
-        print(f"codecfake {args.command}: error: {err}", file=sys.stderr)
+        command = " ".join(filter(None, (args.command, getattr(args, "subcommand", None))))
+        print(f"codecfake {command}: error: {err}", file=sys.stderr)
         return 2
     return 0

@@ -326,9 +326,9 @@ def _cmd_check_envs(args) -> None:
         raise UserError("env files have problems (listed above)")
 
 
-def register(sub) -> None:
-    """The `codecfake check-envs` subcommand (codecfake/cli.py registers it)."""
-    p = sub.add_parser("check-envs", help="check envs/*.yaml without conda: specs, exact pins, PyPI, conflicts")
+def register(commands) -> None:
+    """The `codecfake check envs` command (codecfake/cli.py registers it)."""
+    p = commands.check.add_parser("envs", help="check envs/*.yaml without conda: specs, exact pins, PyPI, conflicts")
     p.add_argument("--envs-dir", default=str(Path(__file__).resolve().parents[1] / "envs"))
     p.add_argument("--offline", action="store_true", help="skip the PyPI lookups")
     p.add_argument("--index-url", default=PYPI, help="the index users install from (default: PyPI)")

@@ -26,7 +26,7 @@ rule cm_select:
         results=parent_of("input", "train", levels=2),
         out_dir=parent_of("output", "spec"),
     shell:
-        "python -m codecfake cm-select --spec {params.spec:q} --train-manifest {input.train:q}"
+        "python -m codecfake step cm-select --spec {params.spec:q} --train-manifest {input.train:q}"
         " --dev-manifest {input.dev:q} --results-dir {params.results:q} --out-dir {params.out_dir:q} 2> {log:q}"
 
 
@@ -53,7 +53,7 @@ rule cm_train:
         device=cmplan.device,
         cache=lambda w, input: (os.path.dirname(input.ssl[0]) if input.ssl else f"{config['weights_dir']}/ssl"),
     shell:
-        "python -m codecfake cm-train --spec {input.spec:q} --train {input.train:q} --dev {input.dev:q}"
+        "python -m codecfake step cm-train --spec {input.spec:q} --train {input.train:q} --dev {input.dev:q}"
         " --out-dir {params.out_dir:q} --device {params.device:q} --cache-dir {params.cache:q} --threads {threads}"
         " 2> {log:q}"
 
@@ -71,7 +71,7 @@ rule cm_eval_set:
         spec=lambda w: cmplan.eval_set_json(w.eval_set),
         results=parent_of("output", 0, levels=3),
     shell:
-        "python -m codecfake cm-eval-set --name {wildcards.eval_set:q} --spec {params.spec:q}"
+        "python -m codecfake step cm-eval-set --name {wildcards.eval_set:q} --spec {params.spec:q}"
         " --results-dir {params.results:q} --out {output:q} 2> {log:q}"
 
 
@@ -93,7 +93,7 @@ rule cm_score:
     params:
         device=cmplan.device,
     shell:
-        "python -m codecfake cm-score --model {input.model:q} --trials {input.trials:q} --out {output:q}"
+        "python -m codecfake step cm-score --model {input.model:q} --trials {input.trials:q} --out {output:q}"
         " --device {params.device:q} --threads {threads} 2> {log:q}"
 
 
@@ -111,23 +111,36 @@ rule cm_evaluate:
         condition=lambda w: cmplan.ci_condition(w.eval_set),
         ci=cmplan.ci,
     shell:
-        "python -m codecfake cm-evaluate --scores {input:q} --cm {wildcards.cm:q} --eval-set {wildcards.eval_set:q}"
+        "python -m codecfake step cm-evaluate --scores {input:q} --cm {wildcards.cm:q} --eval-set {wildcards.eval_set:q}"
         " --condition {params.condition:q} --bootstraps {params.ci[bootstraps]:q} --alpha {params.ci[alpha]:q}"
         " --eer-out {output.eer:q} --confusion-out {output.confusion:q} 2> {log:q}"
 
 
-rule cm_report:
+rule cm_tables:
     input:
         eer=cmplan.metrics("eer"),
         confusion=cmplan.metrics("confusion"),
-        scores=cmplan.scores(),
-        train_sets=cmplan.train_sets(),
-        quality=cmplan.quality_inputs(),
     output:
         eer=report(cmplan.path("eval/eer.tsv"), caption="../report/cm_eer.rst", category="Countermeasures"),
         confusion=report(
             cmplan.path("eval/confusion.tsv"), caption="../report/cm_confusion.rst", category="Countermeasures"
         ),
+    log:
+        f"{R}/logs/cm/tables.log",
+    conda:
+        "../envs/cm.yaml"
+    shell:
+        "python -m codecfake step concat --tables {input.eer:q} --out {output.eer:q} 2> {log:q}"
+        " && python -m codecfake step concat --tables {input.confusion:q} --out {output.confusion:q} 2>> {log:q}"
+
+
+rule cm_report:
+    input:
+        eer=cmplan.path("eval/eer.tsv"),
+        scores=cmplan.scores(),
+        train_sets=cmplan.train_sets(),
+        quality=cmplan.quality_inputs(),
+    output:
         taxonomy=report(
             cmplan.path("eval/taxonomy_level.tsv"), caption="../report/cm_taxonomy.rst", category="Countermeasures"
         ),
@@ -139,13 +152,12 @@ rule cm_report:
     conda:
         "../envs/cm.yaml"
     params:
-        out_dir=parent_of("output", "eer"),
         taxonomy_sets=cmplan.taxonomy_sets(),
         quality=cmplan.quality_args(),
     shell:
-        "python -m codecfake cm-report --eer {input.eer:q} --confusion {input.confusion:q} --scores {input.scores:q}"
+        "python -m codecfake step cm-report --eer {input.eer:q} --scores {input.scores:q}"
         " --train-sets {input.train_sets:q} --taxonomy-sets {params.taxonomy_sets:q} {params.quality:q}"
-        " --out-dir {params.out_dir:q} 2> {log:q}"
+        " --taxonomy-out {output.taxonomy:q} --heatmap-out {output.heatmap:q} 2> {log:q}"
 
 
 rule fetch_ssl_weights:
@@ -160,7 +172,7 @@ rule fetch_ssl_weights:
         name=lambda w: w.hub.replace("--", "/", 1),
         cache=parent_of("output", 0),
     shell:
-        "python -m codecfake cm-fetch-ssl --name {params.name:q} --revision {wildcards.revision:q}"
+        "python -m codecfake fetch ssl-weights --name {params.name:q} --revision {wildcards.revision:q}"
         " --cache-dir {params.cache:q} > {output:q} 2> {log:q}"
 
 
@@ -175,4 +187,4 @@ rule fetch_dataset:
     params:
         args=lambda w: cmplan.fetch_args(w.dataset),
     shell:
-        "python -m codecfake cm-fetch-dataset {params.args:q} 2> {log:q}"
+        "python -m codecfake fetch dataset {params.args:q} 2> {log:q}"

@@ -12,23 +12,23 @@ rule demo_corpus:
         root=config["corpus"]["root"],
         demo=config["demo_corpus"],
     shell:
-        "python -m codecfake demo-corpus --out {params.root:q} --speakers {params.demo[speakers]:q}"
+        "python -m codecfake step demo-corpus --out {params.root:q} --speakers {params.demo[speakers]:q}"
         " --utterances {params.demo[utterances]:q} --min-seconds {params.demo[min_seconds]:q}"
         " --max-seconds {params.demo[max_seconds]:q} --seed {params.demo[seed]:q} 2> {log:q}"
 
 
-rule download_vctk:
+rule fetch_vctk:
     output:
         touch(f"{R}/corpus/vctk_download.done"),
     log:
-        f"{R}/logs/corpus/download_vctk.log",
+        f"{R}/logs/corpus/fetch_vctk.log",
     localrule: True
     conda:
         "../envs/core.yaml"
     params:
         root=config["corpus"]["root"],
     shell:
-        "python -m codecfake download-vctk --root {params.root:q} 2> {log:q}"
+        "python -m codecfake fetch vctk --root {params.root:q} 2> {log:q}"
 
 
 rule corpus_manifest:
@@ -45,7 +45,7 @@ rule corpus_manifest:
         source=plan.manifest_source(),
         invalid_ids=config["corpus"]["invalid_ids"],
     shell:
-        "python -m codecfake manifest {params.source:q} --invalid-ids {params.invalid_ids:q}"
+        "python -m codecfake step manifest {params.source:q} --invalid-ids {params.invalid_ids:q}"
         " --out {output.manifest:q} --rejects {output.rejects:q} 2> {log:q}"
 
 
@@ -64,5 +64,5 @@ rule split_speakers:
         dev=config["split"]["dev"],
         eval=config["split"]["eval"],
     shell:
-        "python -m codecfake split --manifest {input:q} --dev {params.dev:q} --eval {params.eval:q}"
+        "python -m codecfake step split --manifest {input:q} --dev {params.dev:q} --eval {params.eval:q}"
         " --train-out {output.train:q} --dev-out {output.dev:q} --eval-out {output.eval:q} 2> {log:q}"

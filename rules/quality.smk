@@ -26,7 +26,7 @@ rule quality_scores:
         metrics=quality.settings["metrics"],
         batch=quality.settings["dnsmos_batch"],
     shell:
-        "python -m codecfake quality-score --subset {wildcards.subset:q} --results-dir {params.results:q}"
+        "python -m codecfake step quality-score --subset {wildcards.subset:q} --results-dir {params.results:q}"
         " --bonafide-tables {input.bonafide:q} --codec-tables {input.codec:q} --metrics {params.metrics:q}"
         " --dnsmos-batch {params.batch:q} --threads {threads} --out {output:q} 2> {log:q}"
 
@@ -42,7 +42,7 @@ rule fetch_utmos_weights:
     params:
         args=quality.fetch_utmos_args(),
     shell:
-        "python -m codecfake fetch-utmos {params.args:q} 2> {log:q}"
+        "python -m codecfake fetch utmos-weights {params.args:q} 2> {log:q}"
 
 
 rule utmos_scores:
@@ -69,7 +69,7 @@ rule utmos_scores:
         device=config["device"],
         batch=quality.settings["utmos"],
     shell:
-        "python -m codecfake utmos-score --subset {wildcards.subset:q} --results-dir {params.results:q}"
+        "python -m codecfake step utmos-score --subset {wildcards.subset:q} --results-dir {params.results:q}"
         " --bonafide-tables {input.bonafide:q} --codec-tables {input.codec:q} {params.model:q}"
         " --device {params.device:q} --threads {threads} --batch-items {params.batch[batch_items]:q}"
         " --batch-seconds {params.batch[batch_seconds]:q} --out {output:q} 2> {log:q}"
@@ -92,7 +92,7 @@ rule quality_metrics:
     conda:
         "../envs/quality.yaml"
     shell:
-        "python -m codecfake quality-aggregate --scores {input.scores:q} --utmos {input.utmos:q} --out {output:q}"
+        "python -m codecfake step quality-aggregate --scores {input.scores:q} --utmos {input.utmos:q} --out {output:q}"
         " 2> {log:q}"
 
 
@@ -118,7 +118,7 @@ rule quality_figures:
         metrics=quality.figure_metrics(),
         out_dir=parent_of("output", 0),
     shell:
-        "python -m codecfake quality-figures --metrics-table {input:q} --metrics {params.metrics:q}"
+        "python -m codecfake step quality-figures --metrics-table {input:q} --metrics {params.metrics:q}"
         " --out-dir {params.out_dir:q} 2> {log:q}"
 
 
@@ -158,7 +158,7 @@ rule artifact_analysis:
         codecs=plan.codecs,
         a=quality.settings["artifacts"],
     shell:
-        "python -m codecfake artifacts --manifest {input:q} --results-dir {params.results:q} --codecs {params.codecs:q}"
+        "python -m codecfake step artifacts --manifest {input:q} --results-dir {params.results:q} --codecs {params.codecs:q}"
         " --utterances {params.a[utterances]:q} --n-fft {params.a[n_fft]:q} --hop {params.a[hop]:q}"
         " --clip-db {params.a[clip_db]:q} --seed {params.a[seed]:q} --groups {output.groups:q} --pairs {output.pairs:q}"
         " --figure {output.figure:q} 2> {log:q}"
@@ -183,7 +183,7 @@ rule dataset_stats:
     params:
         codecs=plan.codecs,
     shell:
-        "python -m codecfake dataset-stats --splits train dev eval --manifests {input.manifests:q}"
+        "python -m codecfake step dataset-stats --splits train dev eval --manifests {input.manifests:q}"
         " --rejects {input.rejects:q} --codecs {params.codecs:q} --out {output:q} 2> {log:q}"
 
 
@@ -205,7 +205,7 @@ rule provenance_card:
         env_file=lambda w: quality.env(w.subset),
         config=lambda w: quality.provenance_config(w.subset),
     shell:
-        "python -m codecfake provenance --subset {wildcards.subset:q} --split {wildcards.split:q} --mode {params.mode:q}"
+        "python -m codecfake step provenance --subset {wildcards.subset:q} --split {wildcards.split:q} --mode {params.mode:q}"
         " --env-file {params.env_file:q} --config-json {params.config:q} --tables {input.tables:q}"
         " --rejects {input.rejects:q} --checksums {input.checksums:q} --out {output:q} 2> {log:q}"
 
@@ -226,7 +226,7 @@ rule provenance_summary:
     conda:
         "../envs/core.yaml"
     shell:
-        "python -m codecfake provenance-summary --cards {input:q} --out {output:q} 2> {log:q}"
+        "python -m codecfake step provenance-summary --cards {input:q} --out {output:q} 2> {log:q}"
 
 
 rule quality_table_views:
@@ -248,4 +248,4 @@ rule quality_table_views:
     conda:
         "../envs/core.yaml"
     shell:
-        "python -m codecfake quality-table-views --tables {input:q} --outs {output:q} 2> {log:q}"
+        "python -m codecfake step quality-table-views --tables {input:q} --outs {output:q} 2> {log:q}"

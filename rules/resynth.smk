@@ -15,7 +15,7 @@ rule bonafide_16k:
         results=parent_of("output", "table", levels=4),
         format=config["audio_format"],
     shell:
-        "python -m codecfake bonafide --split-manifest {input:q} --shard {wildcards.shard:q}"
+        "python -m codecfake step bonafide --split-manifest {input:q} --shard {wildcards.shard:q}"
         " --results-dir {params.results:q} --table {output.table:q} --rejects {output.rejects:q}"
         " --format {params.format:q} 2> {log:q}"
 
@@ -48,7 +48,7 @@ rule resynthesize:
         seed=config["seed"],
         batch=config["batch"],
     shell:
-        "python -m codecfake resynth --codec {wildcards.codec:q} --split-manifest {input.manifest:q}"
+        "python -m codecfake step resynth --codec {wildcards.codec:q} --split-manifest {input.manifest:q}"
         " --shard {wildcards.shard:q} --results-dir {params.results:q} --table {output.table:q}"
         " --rejects {output.rejects:q} --format {params.format:q} --weights {params.weights:q}"
         " --weights-dir {params.weights_dir:q} --device {params.device:q} --seed {params.seed:q}"

@@ -27,7 +27,7 @@ rule trace_select:
         results=lambda w, input: os.path.dirname(os.path.dirname(input.train)),  # manifests/ is under results
         out_dir=lambda w, output: os.path.dirname(output.spec),
     shell:
-        "python -m codecfake cm-select --spec {params.spec:q} --train-manifest {input.train:q}"
+        "python -m codecfake step cm-select --spec {params.spec:q} --train-manifest {input.train:q}"
         " --dev-manifest {input.dev:q} --results-dir {params.results:q} --out-dir {params.out_dir:q} 2> {log:q}"
 
 
@@ -58,7 +58,7 @@ rule trace_train:
         device=tplan.device,
         cache=f"{config['weights_dir']}/ssl",
     shell:
-        "python -m codecfake trace-train --spec {input.spec:q} --train {input.train:q} --dev {input.dev:q}"
+        "python -m codecfake step trace-train --spec {input.spec:q} --train {input.train:q} --dev {input.dev:q}"
         " --out-dir {params.out_dir:q} --device {params.device:q} --cache-dir {params.cache:q} --threads {threads}"
         " 2> {log:q}"
 
@@ -76,7 +76,7 @@ rule trace_eval_set:
         spec=lambda w: tplan.cmplan.eval_set_json(w.trace_set),
         results=lambda w, output: os.path.dirname(os.path.dirname(os.path.dirname(output[0]))),  # trace/sets/
     shell:
-        "python -m codecfake cm-eval-set --name {wildcards.trace_set:q} --spec {params.spec:q}"
+        "python -m codecfake step cm-eval-set --name {wildcards.trace_set:q} --spec {params.spec:q}"
         " --results-dir {params.results:q} --out {output:q} 2> {log:q}"
 
 
@@ -107,7 +107,7 @@ rule trace_evaluate:
         held_out=lambda w: tplan.held_out(w.tracer, w.trace_set),
         device=tplan.device,
     shell:
-        "python -m codecfake trace-evaluate --model {input.model:q} --trials {input.trials:q}"
+        "python -m codecfake step trace-evaluate --model {input.model:q} --trials {input.trials:q}"
         " --tracer {wildcards.tracer:q} --eval-set {wildcards.trace_set:q} --held-out {params.held_out:q}"
         " --out-dir {output:q} --device {params.device:q} --threads {threads} 2> {log:q}"
 
@@ -124,4 +124,4 @@ rule trace_metrics:
     params:
         tables=lambda w, input: [os.path.join(folder, "metrics.tsv") for folder in input],
     shell:
-        "python -m codecfake trace-collect --metrics {params.tables:q} --out {output:q} 2> {log:q}"
+        "python -m codecfake step concat --tables {params.tables:q} --out {output:q} 2> {log:q}"

@@ -13,7 +13,7 @@ rule fetch_codec_weights:
         fingerprint=lambda w: plan.fingerprint(w.codec),
         weights_dir=parent_of("output", 0, levels=2),
     shell:
-        "python -m codecfake fetch-weights --codecs {wildcards.codec:q} --weights-dir {params.weights_dir:q}"
+        "python -m codecfake fetch codec-weights --codecs {wildcards.codec:q} --weights-dir {params.weights_dir:q}"
         " > {output:q} 2> {log:q}"
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.workflow import REPO, run_snakemake, tiny_config
+from tests.tinyrun import REPO, demo_config, run
 
 CODECS = ["Encodec_6b24k", "vocos_encodec_6"]
 
@@ -23,14 +23,13 @@ def cm_config(**model) -> dict:
 @pytest.fixture(scope="module")
 def cm_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("cm")
-    tiny_config(workdir, codecs=CODECS, cm=cm_config(),
-                shards={"train": 1, "dev": 1, "eval": 1})  # fewest jobs: process start-up dominates here
-    config = yaml.safe_load((workdir / "config.yaml").read_text())
-    config["demo_corpus"].update({"utterances": 3})
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    corpus = {**yaml.safe_load((REPO / "configs" / "demo.yaml").read_text())["demo_corpus"], "utterances": 3,
+              "min_seconds": 0.6, "max_seconds": 1.0}
+    config = demo_config(workdir, codecs=CODECS, cm=cm_config(), demo_corpus=corpus,
+                         shards={"train": 1, "dev": 1, "eval": 1})  # fewest jobs: process start-up dominates here
     targets = [f"results/eval/{name}" for name in
                ("eer.tsv", "confusion.tsv", "taxonomy_level.tsv", "heatmap_codec_level.png")]
-    run_snakemake(workdir, *targets, "results/cm/aasist_tiny/train_log.tsv")  # only the CM part's outputs
+    run(workdir, config, "--cores", "2", *targets, "results/cm/aasist_tiny/train_log.tsv")  # only the CM part's outputs
     return workdir / "results"
 
 
@@ -63,22 +62,22 @@ def test_training_and_evaluation_outputs(cm_run):
 
 
 def test_cm_config_errors_stop_at_parse_time(tmp_path):
-    tiny_config(tmp_path, codecs=CODECS, cm=cm_config(train_set={"strategy": "single", "codecs": ["DAC24"]}))
-    result = run_snakemake(tmp_path, "-n", check=False)
+    config = demo_config(tmp_path, codecs=CODECS, cm=cm_config(train_set={"strategy": "single", "codecs": ["DAC24"]}))
+    result = run(tmp_path, config, "--cores", "2", "-n", check=False)
     assert result.returncode != 0
     assert "codec 'DAC24' is not in the workflow's codecs list" in result.stdout + result.stderr
-    tiny_config(tmp_path, codecs=CODECS, cm={**cm_config(), "eval_sets": ["CoSG"]})
-    result = run_snakemake(tmp_path, "-n", check=False)
+    config = demo_config(tmp_path, codecs=CODECS, cm={**cm_config(), "eval_sets": ["CoSG"]})
+    result = run(tmp_path, config, "--cores", "2", "-n", check=False)
     assert result.returncode != 0
     assert "'CoSG' is neither CoRS_eval/CoRS_dev nor a cm.datasets entry" in result.stdout + result.stderr
 
 
 def test_codec_level_cms_and_gpu_resources_in_the_plan(tmp_path):
     """single over several codecs gives one CM each; gpu=1 is asked for unless the CMs run on CPU."""
-    tiny_config(tmp_path, codecs=CODECS, device="auto",
-                cm={**cm_config(train_set={"strategy": "single"}), "device": None})
+    config = demo_config(tmp_path, codecs=CODECS, device="auto",
+                         cm={**cm_config(train_set={"strategy": "single"}), "device": None})
     # the local profile caps gpu at the GPUs this machine has (none here): allow one for the dry run
-    result = run_snakemake(tmp_path, "-n", "-p", "results/eval/eer.tsv", "--resources", "gpu=1")
+    result = run(tmp_path, config, "--cores", "2", "-n", "-p", "results/eval/eer.tsv", "--resources", "gpu=1")
     for codec in CODECS:
         assert f"aasist_tiny_{codec}/model.pt" in result.stdout
     trains = re.findall(r"rule cm_train:.*?resources: ([^\n]*)", result.stdout, re.S)

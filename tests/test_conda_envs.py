@@ -48,7 +48,7 @@ def _env_prefixes(workdir: Path, events: list[dict]) -> dict[str, Path]:
 
 
 def _jobs(events: list[dict]) -> list[dict]:
-    """Python processes that ran a `python -m codecfake <step>` job."""
+    """Python processes that ran a `python -m codecfake step <name>` job."""
     return [e for e in events
             if e["event"] == "python" and e["argv"] and e["argv"][0].endswith("codecfake/__main__.py")]
 
@@ -59,12 +59,13 @@ def test_every_job_ran_in_its_rules_env(conda_run):
     expected_envs = {CORE_ENV} | {registry.get(c).env for c in CODECS}
     assert set(prefixes) == expected_envs
     jobs = _jobs(events)
-    steps = {job["argv"][1] for job in jobs}
+    assert {job["argv"][1] for job in jobs} == {"step"}
+    steps = {job["argv"][2] for job in jobs}
     assert {"demo-corpus", "manifest", "split", "bonafide", "resynth", "protocol"} <= steps
     for job in jobs:
         argv = job["argv"]
-        env_file = registry.get(argv[argv.index("--codec") + 1]).env if argv[1] == "resynth" else CORE_ENV
-        assert job["prefix"] == str(prefixes[env_file]), f"{argv[1:3]} ran in {job['prefix']}, not {env_file}"
+        env_file = registry.get(argv[argv.index("--codec") + 1]).env if argv[2] == "resynth" else CORE_ENV
+        assert job["prefix"] == str(prefixes[env_file]), f"{argv[1:4]} ran in {job['prefix']}, not {env_file}"
         assert Path(job["executable"]).parent == prefixes[env_file] / "bin"
 
 

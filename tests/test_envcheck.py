@@ -1,4 +1,4 @@
-"""The static check of the conda env files (codecfake.envcheck, `codecfake check-envs`)."""
+"""The static check of the conda env files (codecfake.envcheck, `codecfake check envs`)."""
 from __future__ import annotations
 
 from types import SimpleNamespace

@@ -91,7 +91,7 @@ def test_scoring_refuses_audio_that_is_not_16k(tmp_path, tiny_model):
 
 def test_offline_fetch_fails_fast_with_a_clear_message(tmp_path, capsys):
     start = time.perf_counter()
-    code = main(["fetch-utmos", "--weights-dir", str(tmp_path), "--hub-repo", "Blinorot/UTMOS-PyTorch",
+    code = main(["fetch", "utmos-weights", "--weights-dir", str(tmp_path), "--hub-repo", "Blinorot/UTMOS-PyTorch",
                  "--revision", REVISION, "--file", "utmos_state_dict.pt"])
     assert code == 2 and time.perf_counter() - start < 5
     err = capsys.readouterr().err

@@ -7,7 +7,7 @@ import re
 
 import yaml
 
-from tests.workflow import REPO, run_snakemake, tiny_config
+from tests.tinyrun import REPO, demo_config, run
 
 CODECS = ["Encodec_6b24k", "vocos_encodec_6", "Encodec_24b24k"]
 
@@ -18,10 +18,10 @@ def trace_config(**tracer) -> dict:
 
 
 def test_held_out_codecs_and_gpu_resources_in_the_plan(tmp_path):
-    tiny_config(tmp_path, codecs=CODECS, quality={"enabled": False}, cm={}, device="auto",
-                trace=trace_config(held_out=["Encodec_24b24k"], tasks=["binary", "DEC"]))
+    config = demo_config(tmp_path, codecs=CODECS, quality={"enabled": False}, cm={}, device="auto",
+                         trace=trace_config(held_out=["Encodec_24b24k"], tasks=["binary", "DEC"]))
     # the local profile caps gpu at the GPUs this machine has (none here): allow one for the dry run
-    result = run_snakemake(tmp_path, "-n", "-p", "results/trace/metrics.tsv", "--resources", "gpu=1")
+    result = run(tmp_path, config, "--cores", "2", "-n", "-p", "results/trace/metrics.tsv", "--resources", "gpu=1")
     out = result.stdout
     spec = json.loads(re.search(r"cm-select --spec '(\{.*?\})'", out).group(1))
     assert spec["train_set"]["codecs"] == ["Encodec_6b24k", "vocos_encodec_6"]
@@ -34,12 +34,12 @@ def test_held_out_codecs_and_gpu_resources_in_the_plan(tmp_path):
 
 
 def test_trace_config_errors_stop_at_parse_time(tmp_path):
-    tiny_config(tmp_path, codecs=CODECS[:2], quality={"enabled": False}, cm={},
-                trace=trace_config(held_out=["DAC24"]))
-    result = run_snakemake(tmp_path, "-n", check=False)
+    config = demo_config(tmp_path, codecs=CODECS[:2], quality={"enabled": False}, cm={},
+                         trace=trace_config(held_out=["DAC24"]))
+    result = run(tmp_path, config, "--cores", "2", "-n", check=False)
     assert result.returncode != 0
     assert "codec 'DAC24' is not in the workflow's codecs list" in result.stdout + result.stderr
-    tiny_config(tmp_path, codecs=CODECS[:2], quality={"enabled": False}, cm={},
-                trace=trace_config(tasks=["binary", "codec"]))
-    result = run_snakemake(tmp_path, "-n", check=False)
+    config = demo_config(tmp_path, codecs=CODECS[:2], quality={"enabled": False}, cm={},
+                         trace=trace_config(tasks=["binary", "codec"]))
+    result = run(tmp_path, config, "--cores", "2", "-n", check=False)
     assert result.returncode != 0 and "tasks" in result.stdout + result.stderr

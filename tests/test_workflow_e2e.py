@@ -10,7 +10,7 @@ import soundfile as sf
 import yaml
 
 from codecfake.protocols import read_protocol
-from tests.workflow import run_snakemake, tiny_config
+from tests.tinyrun import demo_config, run
 
 LINE = re.compile(r"^(p\d+) (\S+) - (Trad|SEM|Disent|REAL) (TIME|FREQ|REAL) (MVQ|SVQ|SQ|REAL) (bonafide|spoof)$")
 SPLITS = {"train": {"p225", "p230", "p231", "p232"}, "dev": {"p226", "p229"}, "eval": {"p227", "p228"}}
@@ -19,9 +19,9 @@ SPLITS = {"train": {"p225", "p230", "p231", "p232"}, "dev": {"p226", "p229"}, "e
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("demo")
-    tiny_config(workdir)
+    config = demo_config(workdir)
     targets = [f"results/protocols/CoRS_{s}.txt" for s in SPLITS] + [f"results/manifests/cors_{s}.tsv" for s in SPLITS]
-    run_snakemake(workdir, *targets)
+    run(workdir, config, "--cores", "2", *targets)
     return workdir
 
 
@@ -51,15 +51,15 @@ def test_every_file_is_16k_and_as_long_as_its_bonafide(demo_run):
 
 
 def test_bad_config_stops_at_parse_time_naming_the_field(tmp_path):
-    tiny_config(tmp_path, shards={"train": 0})
-    result = run_snakemake(tmp_path, "-n", check=False)
+    config = demo_config(tmp_path, shards={"train": 0})
+    result = run(tmp_path, config, "--cores", "2", "-n", check=False)
     assert result.returncode != 0 and "shards" in result.stderr + result.stdout
-    tiny_config(tmp_path, codecs=["Encodec_6b24k", "NotACodec"])
-    result = run_snakemake(tmp_path, "-n", check=False)
+    config = demo_config(tmp_path, codecs=["Encodec_6b24k", "NotACodec"])
+    result = run(tmp_path, config, "--cores", "2", "-n", check=False)
     assert "codecs[1]: unknown codec 'NotACodec'" in result.stderr + result.stdout
 
 
 def test_absent_corpus_names_expected_path(tmp_path):
-    tiny_config(tmp_path, demo_corpus={}, corpus={"root": "nowhere"})
-    result = run_snakemake(tmp_path, "-n", check=False)
+    config = demo_config(tmp_path, demo_corpus={}, corpus={"root": "nowhere"})
+    result = run(tmp_path, config, "--cores", "2", "-n", check=False)
     assert result.returncode != 0 and "nowhere/wav48_silence_trimmed" in result.stderr + result.stdout

@@ -1,5 +1,5 @@
-"""A tiny real run of the workflow, shared by the tests that drive Snakemake end to end (conda, SLURM,
-incremental regeneration, interrupted runs): config, runner, dry-run parser and output comparison.
+"""The one way tests run the workflow: tiny configs, the Snakemake runner, a dry-run parser and output comparison,
+shared by every test that drives Snakemake end to end (conda, SLURM, incremental, interrupted, CM, tracing, ...).
 
 Tiny means: a synthetic corpus of 4 speakers (two train, one dev, one eval), 2 utterances each, 0.5-1 s clips,
 one shard per split, batches of one utterance (a shard writes its files one by one), two codec families with
@@ -42,6 +42,19 @@ def tiny_config(workdir: Path, codecs=CODECS, name: str = "tiny.yaml", **overrid
         "threads": 1,
         "batch": {"items": 1},
     }
+    config.update(overrides)
+    path = Path(workdir) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def demo_config(workdir: Path, name: str = "config.yaml", **overrides) -> Path:
+    """configs/demo.yaml shrunk (one short utterance per speaker, every demo codec and analysis), results under
+    workdir/results; overrides replace top-level keys. Returns the config's path."""
+    config = yaml.safe_load((REPO / "configs" / "demo.yaml").read_text())
+    config.update({"results_dir": "results", "corpus": {"root": "corpus/VCTK-Corpus-0.92"}})
+    config["demo_corpus"].update({"utterances": 1, "min_seconds": 0.6, "max_seconds": 1.0})
     config.update(overrides)
     path = Path(workdir) / name
     path.parent.mkdir(parents=True, exist_ok=True)

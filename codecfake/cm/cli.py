@@ -1,4 +1,5 @@
-"""The `cm-*` subcommands (registered into `codecfake` by codecfake/cli.py); one per rule of rules/cm.smk."""
+"""The countermeasure steps (`codecfake step cm-*`, one per rule of rules/cm.smk) and `codecfake fetch ssl-weights`,
+`fetch dataset` (registered into `codecfake` by codecfake/cli.py)."""
 from __future__ import annotations
 
 import json
@@ -101,11 +102,7 @@ def cmd_report(args) -> None:
     from codecfake.cm.report import heatmap, quality_filter, taxonomy_level, training_classes
     from codecfake.tables import read_tsv, write_tsv_atomic
 
-    out = Path(args.out_dir)
-    eer = pd.concat([pd.read_csv(p, sep="\t") for p in args.eer], ignore_index=True)
-    write_tsv_atomic(eer, out / "eer.tsv")
-    write_tsv_atomic(pd.concat([pd.read_csv(p, sep="\t") for p in args.confusion], ignore_index=True),
-                     out / "confusion.tsv")
+    eer = pd.read_csv(args.eer, sep="\t")
     classes = {Path(p).parent.name: training_classes(read_tsv(p)) for p in args.train_sets}
     quality = read_tsv(args.quality_table) if args.quality_table else None
     label = (f"{args.quality_column} > {args.quality_threshold}" if quality is not None else "none")
@@ -119,8 +116,8 @@ def cmd_report(args) -> None:
         if quality is not None:
             table = quality_filter(table, quality, args.quality_key, args.quality_column, args.quality_threshold)
         scores[(cm, eval_set)] = table
-    write_tsv_atomic(taxonomy_level(scores, classes, label), out / "taxonomy_level.tsv")
-    heatmap(eer, args.taxonomy_sets, out / "heatmap_codec_level.png")
+    write_tsv_atomic(taxonomy_level(scores, classes, label), args.taxonomy_out)
+    heatmap(eer, args.taxonomy_sets, args.heatmap_out)
 
 
 def cmd_fetch_ssl(args) -> None:
@@ -149,8 +146,9 @@ def add_training_arguments(p) -> None:
     p.add_argument("--threads", type=int, default=4)
 
 
-def register(sub) -> None:
-    p = sub.add_parser("cm-select", help="a CM's resolved spec, training and dev sets (trial tables + protocols)")
+def register(commands) -> None:
+    step, fetch = commands.step, commands.fetch
+    p = step.add_parser("cm-select", help="a CM's resolved spec, training and dev sets (trial tables + protocols)")
     p.add_argument("--spec", required=True, help="the resolved spec as JSON text (written to <out-dir>/spec.json)")
     p.add_argument("--train-manifest", required=True)
     p.add_argument("--dev-manifest", required=True)
@@ -158,18 +156,18 @@ def register(sub) -> None:
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_select)
 
-    p = sub.add_parser("cm-train", help="train one CM (resumes from its last checkpoint)")
+    p = step.add_parser("cm-train", help="train one CM (resumes from its last checkpoint)")
     add_training_arguments(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("cm-eval-set", help="trial table of an evaluation set")
+    p = step.add_parser("cm-eval-set", help="trial table of an evaluation set")
     p.add_argument("--name", required=True)
     p.add_argument("--spec", required=True, help="the set as JSON: {format, root, protocol} or {format: cors, ...}")
     p.add_argument("--results-dir", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_eval_set)
 
-    p = sub.add_parser("cm-score", help="score an evaluation set with a trained CM")
+    p = step.add_parser("cm-score", help="score an evaluation set with a trained CM")
     p.add_argument("--model", required=True)
     p.add_argument("--trials", required=True)
     p.add_argument("--out", required=True)
@@ -179,7 +177,7 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, default=4)
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("cm-evaluate", help="per-system and pooled EER with bootstrap CIs, confusion counts")
+    p = step.add_parser("cm-evaluate", help="per-system and pooled EER with bootstrap CIs, confusion counts")
     p.add_argument("--scores", required=True)
     p.add_argument("--cm", required=True)
     p.add_argument("--eval-set", required=True)
@@ -190,9 +188,8 @@ def register(sub) -> None:
     p.add_argument("--confusion-out", required=True)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("cm-report", help="eer.tsv, confusion.tsv, taxonomy_level.tsv and the codec-level heatmap")
-    p.add_argument("--eer", nargs="+", required=True)
-    p.add_argument("--confusion", nargs="+", required=True)
+    p = step.add_parser("cm-report", help="taxonomy_level.tsv and the codec-level heatmap")
+    p.add_argument("--eer", required=True, help="every (CM, set) EER table in one (step concat)")
     p.add_argument("--scores", nargs="+", required=True, help="eval/scores/<cm>/<eval_set>.tsv files")
     p.add_argument("--train-sets", nargs="+", required=True, help="cm/<cm>/train.tsv files")
     p.add_argument("--taxonomy-sets", nargs="*", default=[])
@@ -200,16 +197,17 @@ def register(sub) -> None:
     p.add_argument("--quality-key", default="utt_id")
     p.add_argument("--quality-column", default="utmos")
     p.add_argument("--quality-threshold", type=float, default=3.5)
-    p.add_argument("--out-dir", required=True)
+    p.add_argument("--taxonomy-out", required=True)
+    p.add_argument("--heatmap-out", required=True)
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("cm-fetch-ssl", help="download a pinned SSL front-end into the hub cache")
+    p = fetch.add_parser("ssl-weights", help="download a pinned SSL front-end into the hub cache")
     p.add_argument("--name", required=True)
     p.add_argument("--revision", required=True)
     p.add_argument("--cache-dir", required=True)
     p.set_defaults(func=cmd_fetch_ssl)
 
-    p = sub.add_parser("cm-fetch-dataset", help="download and unpack a published evaluation set (e.g. CoSG)")
+    p = fetch.add_parser("dataset", help="download and unpack a published evaluation set (e.g. CoSG)")
     p.add_argument("--url", default="")
     p.add_argument("--sha256", default=None)
     p.add_argument("--dest", required=True)

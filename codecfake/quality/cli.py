@@ -1,4 +1,5 @@
-"""The quality subcommands of `python -m codecfake`, one per rule of rules/quality.smk."""
+"""The quality steps of `codecfake step` (one per rule of rules/quality.smk), `codecfake fetch utmos-weights` and
+`codecfake check report`."""
 from __future__ import annotations
 
 import json
@@ -21,11 +22,12 @@ def cmd_quality_score(args) -> None:
 def cmd_utmos_score(args) -> None:
     import torch
 
+    from codecfake.device import pick_device
     from codecfake.quality import utmos
     from codecfake.quality.scoring import utmos_subset
 
     torch.set_num_threads(args.threads)
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else args.device
+    device = str(pick_device(args.device))
     if args.random_weights:
         model = utmos.build_random(args.seed)
         label = "random (untrained UTMOS22 strong architecture; NOT a quality score)"
@@ -38,7 +40,7 @@ def cmd_utmos_score(args) -> None:
           file=sys.stderr)
 
 
-def cmd_fetch_utmos(args) -> None:
+def cmd_fetch_utmos_weights(args) -> None:
     from codecfake.download import sha256_of
     from codecfake.quality.utmos_weights import fetch_checkpoint
 
@@ -119,19 +121,20 @@ def _subset_inputs(p) -> None:
     p.add_argument("--out", required=True)
 
 
-def register(sub) -> None:
-    """Register the quality subcommands on codecfake.cli's subparsers."""
-    p = sub.add_parser("quality-score", help="full-reference metrics and DNSMOS of one subset x split")
+def register(commands) -> None:
+    """Register the quality commands on codecfake.cli's command groups."""
+    step, fetch, check = commands.step, commands.fetch, commands.check
+    p = step.add_parser("quality-score", help="full-reference metrics and DNSMOS of one subset x split")
     _subset_inputs(p)
     p.add_argument("--metrics", nargs="*", default=["pesq_wb", "stoi", "mel_distance", "si_sdr", "dnsmos"])
     p.add_argument("--dnsmos-batch", type=int, default=16)
     p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads")
     p.set_defaults(func=cmd_quality_score)
 
-    p = sub.add_parser("utmos-score", help="UTMOS22 strong learner scores of one subset x split")
+    p = step.add_parser("utmos-score", help="UTMOS22 strong learner scores of one subset x split")
     _subset_inputs(p)
     model = p.add_mutually_exclusive_group(required=True)
-    model.add_argument("--checkpoint", help="verified local state dict (fetch-utmos)")
+    model.add_argument("--checkpoint", help="verified local state dict (fetch utmos-weights)")
     model.add_argument("--random-weights", action="store_true", help="untrained model: pipeline checks only")
     p.add_argument("--sha256")
     p.add_argument("--label", default="", help="where the checkpoint came from, recorded in every row")
@@ -142,27 +145,27 @@ def register(sub) -> None:
     p.add_argument("--batch-seconds", type=float, default=120.0)
     p.set_defaults(func=cmd_utmos_score)
 
-    p = sub.add_parser("fetch-utmos", help="download and verify the UTMOS checkpoint at a pinned hub commit")
+    p = fetch.add_parser("utmos-weights", help="download and verify the UTMOS checkpoint at a pinned hub commit")
     p.add_argument("--weights-dir", default="weights")
     p.add_argument("--hub-repo", required=True)
     p.add_argument("--revision", required=True)
     p.add_argument("--file", required=True)
     p.add_argument("--sha256")
-    p.set_defaults(func=cmd_fetch_utmos)
+    p.set_defaults(func=cmd_fetch_utmos_weights)
 
-    p = sub.add_parser("quality-aggregate", help="per split x subset mean/std/95%% CI of the per-file scores")
+    p = step.add_parser("quality-aggregate", help="per split x subset mean/std/95%% CI of the per-file scores")
     p.add_argument("--scores", nargs="+", required=True)
     p.add_argument("--utmos", nargs="*", default=[])
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_quality_aggregate)
 
-    p = sub.add_parser("quality-figures", help="Fig. 5-style per-codec bars, one PNG per metric")
+    p = step.add_parser("quality-figures", help="Fig. 5-style per-codec bars, one PNG per metric")
     p.add_argument("--metrics-table", required=True)
     p.add_argument("--metrics", nargs="+", required=True)
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_quality_figures)
 
-    p = sub.add_parser("artifacts", help="residual-spectrogram SSIM/correlation of taxonomy-chosen codec pairs")
+    p = step.add_parser("artifacts", help="residual-spectrogram SSIM/correlation of taxonomy-chosen codec pairs")
     p.add_argument("--manifest", required=True, help="CoRS manifest of the analysed split")
     p.add_argument("--results-dir", required=True)
     p.add_argument("--codecs", nargs="+", required=True)
@@ -176,7 +179,7 @@ def register(sub) -> None:
     p.add_argument("--figure", required=True)
     p.set_defaults(func=cmd_artifacts)
 
-    p = sub.add_parser("dataset-stats", help="paper Table II: utterances, hours, durations, rejects")
+    p = step.add_parser("dataset-stats", help="paper Table II: utterances, hours, durations, rejects")
     p.add_argument("--splits", nargs="+", default=list(SPLITS))
     p.add_argument("--manifests", nargs="+", required=True)
     p.add_argument("--rejects", nargs="+", required=True)
@@ -184,7 +187,7 @@ def register(sub) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_dataset_stats)
 
-    p = sub.add_parser("provenance", help="provenance.json of one subset x split, beside its audio")
+    p = step.add_parser("provenance", help="provenance.json of one subset x split, beside its audio")
     p.add_argument("--subset", required=True)
     p.add_argument("--split", required=True)
     p.add_argument("--mode", required=True, choices=["pretrained", "random"], help="the run's codec weights")
@@ -196,18 +199,18 @@ def register(sub) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_provenance)
 
-    p = sub.add_parser("quality-table-views", help="HTML views of TSV tables, shown inline by the report")
+    p = step.add_parser("quality-table-views", help="HTML views of TSV tables, shown inline by the report")
     p.add_argument("--tables", nargs="+", required=True)
     p.add_argument("--outs", nargs="+", required=True)
     p.set_defaults(func=cmd_table_views)
 
-    p = sub.add_parser("check-report", help="render a Snakemake report in headless Chromium, a figure shown")
+    p = check.add_parser("report", help="render a Snakemake report in headless Chromium, a figure shown")
     p.add_argument("report")
     p.add_argument("--out-dir", required=True, help="where the screenshot and the page it was taken of go")
     p.add_argument("--figure", help="ending of the figure's path to show (default: the first PNG)")
     p.set_defaults(func=cmd_check_report)
 
-    p = sub.add_parser("provenance-summary", help="one row per provenance card, for the report")
+    p = step.add_parser("provenance-summary", help="one row per provenance card, for the report")
     p.add_argument("--cards", nargs="+", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_provenance_summary)

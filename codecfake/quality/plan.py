@@ -80,7 +80,7 @@ class QualityPlan:
         return args + (["--sha256", self.utmos["sha256"]] if self.utmos["sha256"] else [])
 
     def fetch_utmos_args(self) -> list[str]:
-        """fetch-utmos's arguments, one list item per argument (the rule quotes each with `:q`)."""
+        """`fetch utmos-weights` arguments, one list item per argument (the rule quotes each with `:q`)."""
         u = self.utmos
         args = ["--weights-dir", self.config["weights_dir"], "--hub-repo", u["hub_repo"], "--revision",
                 u["revision"], "--file", u["file"]]

@@ -1,5 +1,5 @@
-"""The tracing subcommands (registered into `codecfake` by codecfake/cli.py): trace-train and trace-evaluate
-for rules/trace.smk, and the user-facing `trace` and `detect` on audio files."""
+"""The tracing commands (registered into `codecfake` by codecfake/cli.py): `step trace-train` and
+`step trace-evaluate` for rules/trace.smk, and the user commands `trace` and `detect` on audio files."""
 from __future__ import annotations
 
 import json
@@ -17,7 +17,7 @@ def cmd_train(args) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # pretrained front-ends come from the fetched cache only
     import torch
 
-    from codecfake.cm.data import check_trials
+    from codecfake.cm.trials import check_trials
     from codecfake.tables import read_tsv
     from codecfake.trace.train import train_tracer
 
@@ -32,7 +32,7 @@ def cmd_train(args) -> None:
 def cmd_evaluate(args) -> None:
     import torch
 
-    from codecfake.cm.data import check_trials
+    from codecfake.cm.trials import check_trials
     from codecfake.tables import read_tsv
     from codecfake.trace.evaluate import evaluate
 
@@ -45,18 +45,10 @@ def cmd_evaluate(args) -> None:
               f"{row.macro_f1:.3f} (majority {row.majority_macro_f1:.3f})", file=sys.stderr)
 
 
-def cmd_collect(args) -> None:
-    import pandas as pd
-
-    from codecfake.tables import write_tsv_atomic
-
-    write_tsv_atomic(pd.concat([pd.read_csv(p, sep="\t") for p in args.metrics], ignore_index=True), args.out)
-
-
 def _run_trace(args, heads: list[str] | None) -> None:
     import torch
 
-    from codecfake.cm.scoring import pick_device
+    from codecfake.device import pick_device
     from codecfake.trace.infer import expand, format_table, trace_files
     from codecfake.trace.model import load_tracer
 
@@ -93,12 +85,13 @@ def cmd_detect(args) -> None:
     _run_trace(args, ["binary"])
 
 
-def register(sub) -> None:
-    p = sub.add_parser("trace-train", help="train one tracer (multi-task CM) from its spec and trial tables")
+def register(commands) -> None:
+    step, top = commands.step, commands.top
+    p = step.add_parser("trace-train", help="train one tracer (multi-task CM) from its spec and trial tables")
     add_training_arguments(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("trace-evaluate", help="a tracer's predictions, per-head metrics and confusion matrices")
+    p = step.add_parser("trace-evaluate", help="a tracer's predictions, per-head metrics and confusion matrices")
     p.add_argument("--model", required=True)
     p.add_argument("--trials", required=True)
     p.add_argument("--tracer", required=True)
@@ -110,17 +103,12 @@ def register(sub) -> None:
     p.add_argument("--threads", type=int, default=4)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("trace-collect", help="every tracer's metrics.tsv in one table")
-    p.add_argument("--metrics", nargs="+", required=True)
-    p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_collect)
-
     epilog = ("Prints one row (or with --json one JSON object) per file. Exit status 0 when at least one file was "
               "scored (unreadable files are reported per file, on stderr and in the output), 2 when none was.")
     for name, func, help_text in (
             ("trace", cmd_trace, "bona fide score and every head's class probabilities of audio files"),
             ("detect", cmd_detect, "bona fide score and the binary head's probabilities of audio files")):
-        p = sub.add_parser(name, help=help_text, description=help_text, epilog=epilog)
+        p = top.add_parser(name, help=help_text, description=help_text, epilog=epilog)
         p.add_argument("audio", nargs="+", help="audio files (any rate, any channels) or folders (recursive)")
         p.add_argument("--checkpoint", default=None, help=f"tracer model.pt (default: ${CHECKPOINT_ENV})")
         p.add_argument("--json", action="store_true", help="one JSON object per file instead of a table")
