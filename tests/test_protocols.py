@@ -73,9 +73,11 @@ def protocol_file(tmp_path, lines, name="p.txt"):
 @pytest.mark.parametrize("lines,expected", [
     (TAXONOMY_LIST, [["p260", "p260_075", "REAL", "REAL", "REAL", "bonafide"],
                      ["p260", "p260_075_Encodec_24b24k", "Trad", "TIME", "MVQ", "spoof"]]),
-    (CORS_ALL, [["p227", "p227_260_snac_24khz", "-", "-", "-", "spoof"], ["p228", "p228_328", "-", "-", "-", "bonafide"]]),
+    (CORS_ALL, [["p227", "p227_260_snac_24khz", "-", "-", "-", "spoof"],
+                ["p228", "p228_328", "-", "-", "-", "bonafide"]]),
     (COSG_SEEN, [["CLAMTTS", "0_ours", "-", "-", "MVQ", "spoof"], ["CLAMTTS", "0_ref", "-", "-", "REAL", "bonafide"]]),
-    (COSG_ALL, [["VIOLA", "audios_entts_ref_14", "-", "-", "-", "bonafide"], ["ELLAV", "1_gen", "-", "-", "-", "spoof"]]),
+    (COSG_ALL, [["VIOLA", "audios_entts_ref_14", "-", "-", "-", "bonafide"],
+                ["ELLAV", "1_gen", "-", "-", "-", "spoof"]]),
 ])
 def test_every_published_layout_reads_with_its_labels(tmp_path, lines, expected):
     frame = read_protocol(protocol_file(tmp_path, lines))

@@ -122,8 +122,8 @@ class CMPlan:
         """Bootstrap unit: speaker/source utterance on CoRS, system on CoSG, speaker on ASVspoof, trials else."""
         fmt = self.eval_set_spec(eval_set)["format"]
         ci = self.cm.get("ci") or {}
-        return {"cors": ci.get("cors_condition", "source_utt"), "cors_published": ci.get("cors_condition", "source_utt"),
-                "cosg": "system", "asvspoof2019": "speaker",
+        cors = ci.get("cors_condition", "source_utt")
+        return {"cors": cors, "cors_published": cors, "cosg": "system", "asvspoof2019": "speaker",
                 "asvspoof5": "speaker"}.get(fmt, "none")
 
     def taxonomy_sets(self) -> list[str]:
