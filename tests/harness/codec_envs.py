@@ -32,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
-from codecfake import registry
+from codecfake import registry  # noqa: E402  (after the sys.path line: run as a script)
 
 #: Env files whose dependencies cannot be installed on the machines this runs on: package and reason.
 UNBUILDABLE = {
