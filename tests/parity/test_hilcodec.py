@@ -23,9 +23,11 @@ def test_matches_authors_routine(tmp_path, speech_16k):
 
     wrapper = codec_wrappers.load("hilcodec_speech", weights="random", seed=23)
     assert wrapper.sample_rate == RATE
-    torch.save({"model": wrapper.model.state_dict(), "epoch": 0}, tmp_path / "00000.pth")
     hps = get_hparams(str(ROOT / "configs" / "hilcodec_speech.yaml"), base_dir=str(tmp_path))
     authors = get_wrapper(hps.model)(hps, device="cpu")
+    # A training checkpoint: the codec (the wrapper's weights) and the discriminators (untouched by inference).
+    torch.save({"model": wrapper.model.state_dict(), "disc": authors.disc.state_dict(), "epoch": 0},
+               tmp_path / "00000.pth")
     authors.load(path=str(tmp_path / "00000.pth"))
     reference_model = authors.model.eval()
     assert reference_model is not wrapper.model
