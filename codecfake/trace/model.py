@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from codecfake.cm.models import build_model, offline_spec
+from codecfake.cm.released import read_checkpoint
 from codecfake.errors import UserError
 from codecfake.trace.tasks import check_tasks, classes
 
@@ -24,8 +25,8 @@ class Tracer(nn.Module):
                             f"{spec['model']} has {spec['arch']['backend']}")
         self.tasks = check_tasks(tasks)
         self.trunk = build_model(spec, cache_dir)
-        width = self.trunk.classifier.in_features
-        self.trunk.classifier = nn.Identity()
+        width = self.trunk.out_layer.in_features
+        self.trunk.out_layer = nn.Identity()
         self.heads = nn.ModuleDict({task: nn.Linear(width, len(classes(task))) for task in self.tasks})
 
     @property
@@ -44,12 +45,9 @@ def checkpoint_payload(model: Tracer, spec: dict, **extra) -> dict:
 
 def load_tracer(path: str | Path, device: torch.device) -> tuple[Tracer, dict]:
     """A trained tracer (model.pt of codecfake.trace.train) in eval mode, and its stored spec."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"tracer checkpoint {path} does not exist")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    if "tasks" not in checkpoint:
+    checkpoint = read_checkpoint(path)
+    if not checkpoint.tasks:
         raise UserError(f"{path} is not a tracer checkpoint (no task heads); a binary CM is scored by cm-score")
-    model = Tracer(checkpoint["spec"], checkpoint["tasks"])
-    model.load_state_dict(checkpoint["model"])
-    return model.to(device).eval(), checkpoint["spec"]
+    model = Tracer(checkpoint.spec, checkpoint.tasks)
+    model.load_state_dict(checkpoint.state)
+    return model.to(device).eval(), checkpoint.spec

@@ -55,8 +55,13 @@ def fetch(name: str, revision: str, cache_dir: str | Path) -> list[str]:
 class SSLFrontend(nn.Module):
     """Waveform (B, samples) -> hidden states (B, hidden, frames) of the last (or `layer`-th) layer.
 
-    `layer` keeps only the first `layer` transformer layers (a frozen layer-5 front-end as in Codecfake costs a
-    fifth of the full model); `config` overrides the architecture (random weights when `pretrained` is null).
+    Without `layer`: the model's output (`last_hidden_state`, which for pre-LayerNorm models such as XLS-R and
+    WavLM-large includes the encoder's final LayerNorm, as fairseq's `features_only` output that
+    SSL_Anti-spoofing fine-tunes). With `layer` N: `hidden_states[N]`, the output of the N-th transformer layer
+    without the final LayerNorm, as Codecfake extracts it; only the first N layers are built (a frozen layer-5
+    front-end costs a fifth of the full model) and the final LayerNorm is dropped. `normalize_input` standardises
+    each waveform (Codecfake's Wav2Vec2FeatureExtractor does; SSL_Anti-spoofing feeds it raw).
+    `config` overrides the architecture (random weights when `pretrained` is null).
     """
 
     def __init__(self, kind: str, pretrained: str | None = None, revision: str | None = None,
@@ -80,7 +85,10 @@ class SSLFrontend(nn.Module):
                     f"run.") from err
         else:
             self.model = model_class(config_class.from_dict(overrides))
+        if layer and self.model.config.do_stable_layer_norm:
+            self.model.encoder.layer_norm = nn.Identity()  # applied after the last kept layer: not hidden_states[N]
         self.kind = kind
+        self.layer = layer
         self.freeze = freeze
         self.normalize_input = normalize_input
         self.out_features = self.model.config.hidden_size
@@ -91,7 +99,10 @@ class SSLFrontend(nn.Module):
     def architecture(self) -> dict:
         """Arguments that rebuild this front-end offline (weights then come from the CM checkpoint)."""
         return {"kind": self.kind, "pretrained": None, "revision": None, "config": self.model.config.to_dict(),
-                "layer": None, "freeze": self.freeze, "normalize_input": self.normalize_input}
+                "layer": self.layer, "freeze": self.freeze, "normalize_input": self.normalize_input}
+
+    def frames(self, samples: int) -> int:
+        return int(self.model._get_feat_extract_output_lengths(samples))
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -100,8 +111,9 @@ class SSLFrontend(nn.Module):
         return self
 
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        if self.normalize_input:  # zero mean, unit variance per utterance, as the models' feature extractors do
-            wave = (wave - wave.mean(dim=-1, keepdim=True)) / torch.sqrt(wave.var(dim=-1, keepdim=True) + 1e-7)
+        if self.normalize_input:  # Wav2Vec2FeatureExtractor's do_normalize: (x - mean) / sqrt(population var + 1e-7)
+            wave = ((wave - wave.mean(dim=-1, keepdim=True))
+                    / torch.sqrt(wave.var(dim=-1, keepdim=True, correction=0) + 1e-7))
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze):
             hidden = self.model(wave).last_hidden_state
         return hidden.transpose(1, 2)
