@@ -77,7 +77,8 @@ def test_table_and_detect(checkpoint, audio, capsys):
         assert sum(float(probabilities[f"{head}:{c}"]) for c in classes(head)) == pytest.approx(1.0, abs=0.003)
     assert main(["detect", stereo, "--checkpoint", str(checkpoint), "--json", "--threads", "1"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"path", "score", "binary"}
+    assert set(result) == {"path", "score", "logits", *HEADS}
+    assert result["score"] == result["logits"]["binary"][1]  # the binary head's bona fide logit
 
 
 def test_nothing_readable_fails(checkpoint, audio, tmp_path, capsys):

@@ -1,6 +1,7 @@
 """Running a CM over trials: batched forward passes, scores, and loading trained CMs.
 
-Score = log P(bona fide) from the two logits: higher means more bona fide, as the ASVspoof EER expects.
+Score = the raw bona fide logit, as the reference implementations score (clovaai/aasist and SSL_Anti-spoofing
+write logit[:, 1]): higher means more bona fide, as the ASVspoof EER expects.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tqdm import tqdm
 from codecfake.cm.data import CROP_SAMPLES, CropDataset
 from codecfake.cm.metrics import BONAFIDE_LABEL
 from codecfake.cm.models import build_model
+from codecfake.cm.released import read_checkpoint
 from codecfake.device import pick_device
 from codecfake.errors import UserError
 
@@ -52,24 +54,24 @@ def predict_logits(model: torch.nn.Module, dataset: CropDataset, batch_size: int
     return torch.cat(out).numpy() if out else np.zeros((0, 2), dtype=np.float32)
 
 
-def bonafide_log_probability(logits: np.ndarray) -> np.ndarray:
-    return torch.log_softmax(torch.as_tensor(logits, dtype=torch.float64), dim=-1)[:, BONAFIDE_LABEL].numpy()
+def bonafide_score(logits: np.ndarray, bonafide_index: int = BONAFIDE_LABEL) -> np.ndarray:
+    """The bona fide logit (float64); index 0 for Codecfake's released models, 1 for ours and clovaai's."""
+    return np.asarray(logits, dtype=np.float64)[:, bonafide_index]
 
 
 def load_cm(path: str | Path, device: torch.device) -> tuple[torch.nn.Module, dict]:
     """A trained CM (model.pt written by train.py): its network rebuilt from the stored spec, weights loaded."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"trained CM {path} does not exist")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    model = build_model(checkpoint["spec"])
-    model.load_state_dict(checkpoint["model"])
-    return model.to(device), checkpoint["spec"]
+    checkpoint = read_checkpoint(path)
+    if checkpoint.spec is None or checkpoint.tasks is not None:
+        raise UserError(f"{path} is not a trained binary CM of codecfake (model.pt of step cm-train)")
+    model = build_model(checkpoint.spec)
+    model.load_state_dict(checkpoint.state)
+    return model.to(device), checkpoint.spec
 
 
 def score_trials(model_path: str | Path, trials: pd.DataFrame, device: str = "auto", batch_size: int | None = None,
                  workers: int = 4, progress: bool = True) -> pd.DataFrame:
-    """The trial table with a `score` column (bona fide log-probability)."""
+    """The trial table with a `score` column (the bona fide logit)."""
     torch_device = pick_device(device)
     model, spec = load_cm(model_path, torch_device)
     train = spec["train"]
@@ -77,4 +79,4 @@ def score_trials(model_path: str | Path, trials: pd.DataFrame, device: str = "au
     logits = predict_logits(model, dataset, batch_size or train["batch_size"], torch_device,
                             amp_dtype(train.get("amp", False), torch_device),
                             loader_workers(workers, torch_device), progress)
-    return trials.assign(score=bonafide_log_probability(logits))
+    return trials.assign(score=bonafide_score(logits))

@@ -30,7 +30,7 @@ from codecfake.cm.models import build_model, offline_spec
 from codecfake.cm.scoring import (
     amp_dtype,
     autocast,
-    bonafide_log_probability,
+    bonafide_score,
     loader_workers,
     predict_logits,
 )
@@ -266,7 +266,7 @@ class Trainer:
                                 self.workers, self.progress, desc="dev")
         labels = torch.as_tensor(self.dev_labels, device=self.device)
         loss = float(self.criterion(torch.as_tensor(logits, device=self.device), labels))
-        return loss, eer_of_labels(self.dev_labels, bonafide_log_probability(logits))
+        return loss, eer_of_labels(self.dev_labels, bonafide_score(logits))
 
     def run(self) -> TrainResult:
         epochs = self.cfg["epochs"]

@@ -1,5 +1,5 @@
 """The tracing commands (registered into `codecfake` by codecfake/cli.py): `step trace-train` and
-`step trace-evaluate` for rules/trace.smk, and the user commands `trace` and `detect` on audio files."""
+`step trace-evaluate` for rules/trace.smk, and the user command `trace` on audio files (`detect` is codecfake.detect)."""
 from __future__ import annotations
 
 import json
@@ -45,7 +45,7 @@ def cmd_evaluate(args) -> None:
               f"{row.macro_f1:.3f} (majority {row.majority_macro_f1:.3f})", file=sys.stderr)
 
 
-def _run_trace(args, heads: list[str] | None) -> None:
+def cmd_trace(args) -> None:
     import torch
 
     from codecfake.device import pick_device
@@ -62,9 +62,7 @@ def _run_trace(args, heads: list[str] | None) -> None:
     if not paths:
         raise UserError(f"no audio files found in {' '.join(args.audio)}")
     results = trace_files(model, spec, paths, device, progress=not args.no_progress)
-    tasks = [t for t in model.tasks if heads is None or t in heads]
-    if heads is not None:
-        results = [{k: v for k, v in r.items() if k in ("path", "score", "error", *tasks)} for r in results]
+    tasks = model.tasks
     if args.json:
         for result in results:
             print(json.dumps(result))
@@ -75,14 +73,6 @@ def _run_trace(args, heads: list[str] | None) -> None:
         print(f"codecfake {args.command}: {result['path']}: {result['error']}", file=sys.stderr)
     if len(failed) == len(results):
         raise UserError(f"none of the {len(results)} file(s) could be read")
-
-
-def cmd_trace(args) -> None:
-    _run_trace(args, None)
-
-
-def cmd_detect(args) -> None:
-    _run_trace(args, ["binary"])
 
 
 def register(commands) -> None:
@@ -106,8 +96,7 @@ def register(commands) -> None:
     epilog = ("Prints one row (or with --json one JSON object) per file. Exit status 0 when at least one file was "
               "scored (unreadable files are reported per file, on stderr and in the output), 2 when none was.")
     for name, func, help_text in (
-            ("trace", cmd_trace, "bona fide score and every head's class probabilities of audio files"),
-            ("detect", cmd_detect, "bona fide score and the binary head's probabilities of audio files")):
+            ("trace", cmd_trace, "bona fide score and every head's class probabilities of audio files"),):
         p = top.add_parser(name, help=help_text, description=help_text, epilog=epilog)
         p.add_argument("audio", nargs="+", help="audio files (any rate, any channels) or folders (recursive)")
         p.add_argument("--checkpoint", default=None, help=f"tracer model.pt (default: ${CHECKPOINT_ENV})")
