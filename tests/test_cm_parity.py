@@ -147,3 +147,28 @@ def test_codecfake_released_modules_give_the_reference_logits(file):
     with torch.no_grad():
         logits = model.eval()(inputs)
     assert (logits - torch.tensor(expected)).abs().max() <= TOLERANCE
+
+
+@needs_reference
+def test_released_preset_needs_no_checkpoint_and_checks_the_sha256(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    clip = str(write_short_clip(tmp_path / "short.wav"))
+    command = ["detect", "--model", "aasist-asvspoof2019", "--weights-dir", str(tmp_path / "w"), "--json", clip]
+    assert main(command) == 2
+    assert "downloads are off" in capsys.readouterr().err
+    cached = tmp_path / "w" / "cm" / "aasist_asvspoof2019.pth"
+    cached.parent.mkdir(parents=True)
+    shutil.copy(REFERENCE / CLOVAAI["aasist_l"]["file"], cached)  # the wrong file under the preset's name
+    assert main(command) == 2
+    assert "sha256" in capsys.readouterr().err.lower()
+    shutil.copy(REFERENCE / CLOVAAI["aasist"]["file"], cached)
+    assert main(command) == 0
+    assert abs(json.loads(capsys.readouterr().out)["score"] - CLOVAAI["aasist"]["short"]) <= TOLERANCE
+
+
+@needs_reference
+def test_released_w2v2_back_end_asks_for_its_xlsr_front_end(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["detect", "--model", "w2v2-aasist", "--checkpoint", str(REFERENCE / "codecfake/codec_w2v2aasist.pt"),
+                 "--cache-dir", str(tmp_path), str(write_short_clip(tmp_path / "short.wav"))]) == 2
+    assert "fetch_ssl_weights" in capsys.readouterr().err

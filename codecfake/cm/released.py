@@ -49,12 +49,22 @@ def entry_for_digest(digest: str) -> tuple[str, dict] | None:
 
 
 def fetch(name: str, weights_dir: str | Path) -> Path:
-    """The released file of `name` under weights_dir/cm (downloaded once, sha256-verified)."""
+    """The released file of `name` under weights_dir/cm (downloaded once, sha256-verified; HF_HUB_OFFLINE=1 or no
+    network fails at once, saying where to put the file)."""
+    from codecfake.weights import offline
+
     entry = released()[name]
     path = Path(weights_dir) / "cm" / f"{name}{Path(entry['url']).suffix}"
-    if not path.is_file() or sha256_of(path) != entry["sha256"]:
-        download(entry["url"], path, sha256=entry["sha256"])
-    return path
+    if path.is_file():
+        return download(entry["url"], path, sha256=entry["sha256"])  # present: only verified
+    if offline():
+        raise UserError(f"{name} is not at {path} and downloads are off (HF_HUB_OFFLINE=1): put {entry['url']} "
+                        f"there or give --checkpoint")
+    try:
+        return download(entry["url"], path, sha256=entry["sha256"])
+    except OSError as err:
+        raise UserError(f"could not download {name} from {entry['url']} ({err}); put the file at {path} or give "
+                        f"--checkpoint") from err
 
 
 class _PickledRecord:
