@@ -47,7 +47,7 @@ def random_input() -> torch.Tensor:
 
 
 def write_short_clip(path: Path) -> Path:
-    """1.25 s (shorter than the 64,600-sample crop, so repeat-padded), PCM16 16 kHz; same recipe as the reference run."""
+    """1.25 s (shorter than the 64,600-sample crop: repeat-padded), PCM16 16 kHz; the recipe of the reference run."""
     rng = np.random.default_rng(12345)
     t = np.arange(20000) / 16000
     sf.write(path, 0.3 * np.sin(2 * np.pi * 220 * t * (1 + t)) + 0.05 * rng.standard_normal(20000), 16000,

@@ -1,5 +1,6 @@
 """The tracing commands (registered into `codecfake` by codecfake/cli.py): `step trace-train` and
-`step trace-evaluate` for rules/trace.smk, and the user command `trace` on audio files (`detect` is codecfake.detect)."""
+`step trace-evaluate` for rules/trace.smk, and the user command `trace` on audio files (`detect`:
+codecfake.detect)."""
 from __future__ import annotations
 
 import json
