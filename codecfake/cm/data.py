@@ -1,5 +1,6 @@
-"""The crop datasets CMs train and score on: random 64,600-sample crops (+ RawBoost) for training, the first
-64,600 samples (repeat-padded) for scoring."""
+"""The crop datasets CMs train and score on: for training, RawBoost on the whole utterance, then a 64,600-sample
+crop (random, or the first 64,600 samples as the SSL_Anti-spoofing and tracing references take); for scoring the
+first 64,600 samples. Short files are repeat-padded."""
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,13 @@ def repeat_to(x: np.ndarray, length: int) -> np.ndarray:
     return np.tile(x, length // x.size + 1)[:length]
 
 
-def train_crop(x: np.ndarray, length: int, rng: np.random.Generator) -> np.ndarray:
-    if x.size > length:
+CROP_MODES = ("random", "first")
+
+
+def train_crop(x: np.ndarray, length: int, rng: np.random.Generator, mode: str = "random") -> np.ndarray:
+    if mode not in CROP_MODES:
+        raise ValueError(f"crop mode must be one of {CROP_MODES}, got {mode!r}")
+    if mode == "random" and x.size > length:
         start = int(rng.integers(0, x.size - length + 1))
         return x[start:start + length]
     return repeat_to(x, length)
@@ -35,7 +41,8 @@ def load_16k(path: str) -> np.ndarray:
 
 
 class CropDataset(Dataset):
-    """(waveform crop, label) per trial: random crop + RawBoost when training, the first crop otherwise.
+    """(waveform crop, label) per trial: RawBoost on the utterance then a `crop` crop when training (as the
+    references order them: the augmentation's filters see the whole signal), the first crop otherwise.
 
     Training randomness is drawn from (seed, epoch, index), so it is the same whatever the number of loader
     workers and a resumed run sees the same crops as an uninterrupted one. Call set_epoch before each epoch
@@ -43,12 +50,13 @@ class CropDataset(Dataset):
     """
 
     def __init__(self, table: pd.DataFrame, crop_samples: int = CROP_SAMPLES, train: bool = False,
-                 rawboost: int = 0, seed: int = 0):
+                 rawboost: int = 0, seed: int = 0, crop: str = "random"):
         self.paths = table["path"].tolist()
         self.labels = label_codes(table)
         self.crop_samples = crop_samples
         self.train = train
         self.rawboost = rawboost
+        self.crop = crop
         self.seed = seed
         self.epoch = 0
 
@@ -62,9 +70,9 @@ class CropDataset(Dataset):
         audio = load_16k(self.paths[index])
         if self.train:
             rng = np.random.default_rng([self.seed, self.epoch, index])
-            audio = train_crop(audio, self.crop_samples, rng)
             if self.rawboost:
                 audio = augment(audio, self.rawboost, rng)
+            audio = train_crop(audio, self.crop_samples, rng, self.crop)
         else:
             audio = repeat_to(audio, self.crop_samples)
         return torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), int(self.labels[index])

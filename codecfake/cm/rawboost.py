@@ -7,6 +7,13 @@ Three raw-waveform distortions and their combinations, drawn afresh for every tr
   3 SSI  stationary signal-independent noise: white noise through a random notch filter at a random SNR;
   4 = 1, 2, 3 in series; 5 = 1, 2 in series (the SSL W2V2-AASIST setup for LA); 6 = 1, 3; 7 = 2, 3;
   8 = 1 and 2 in parallel (summed). 0 = no augmentation.
+
+Matches the reference (TakHemlata/SSL_Anti-spoofing RawBoost.py): the notch FIRs are linear-phase and their delay
+is removed (zero-delay filtering), band edges are clipped to (0.001 Hz, Nyquist - 0.001 Hz), tap counts are drawn
+as int(uniform(min, max)) made odd. The reference removes (L + 1) / 2 samples of delay from an L-tap filter, one more
+than its group delay (L - 1) / 2, so its output leads the input by one sample; that is the default here (results
+reproduce) and `RawBoostParams(exact_delay=True)` removes exactly the group delay instead.
+Training augments the whole utterance and crops afterwards, as the reference does (codecfake.cm.data).
 """
 from __future__ import annotations
 
@@ -46,6 +53,8 @@ class RawBoostParams:
     #: SSI: signal-to-noise ratio range (dB).
     min_snr_db: float = 10.0
     max_snr_db: float = 40.0
+    #: remove the FIRs' group delay (L - 1) / 2 exactly instead of the reference's (L + 1) / 2 (a one-sample lead).
+    exact_delay: bool = False
 
 
 def _peak_normalise(x: np.ndarray, always: bool) -> np.ndarray:
@@ -67,19 +76,20 @@ def notch_filter(rng: np.random.Generator, bank: NotchBank, rate: int, gain_db: 
     for _ in range(bank.bands):
         centre = rng.uniform(bank.min_freq, bank.max_freq)
         width = rng.uniform(bank.min_width, bank.max_width)
-        low, high = max(centre - width / 2, 1.0), min(centre + width / 2, nyquist - 1.0)
-        if low >= high:
-            continue
-        length = int(rng.integers(bank.min_taps, bank.max_taps + 1)) | 1  # band-stop FIRs need odd lengths
+        length = int(rng.uniform(bank.min_taps, bank.max_taps)) | 1  # band-stop FIRs need odd lengths
+        low, high = max(centre - width / 2, 1e-3), min(centre + width / 2, nyquist - 1e-3)
         taps = np.convolve(taps, firwin(length, [low, high], window="hamming", fs=rate))
     _, response = freqz(taps, 1, fs=rate)
     return taps * 10 ** (rng.uniform(*gain_db) / 20) / max(np.max(np.abs(response)), 1e-12)
 
 
-def fir(taps: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Causal FIR filtering (what lfilter(taps, 1, x) computes), by overlap-add FFT convolution: ~10x faster
-    for the few-hundred-tap notch cascades."""
-    return oaconvolve(x, taps)[: x.size]
+def fir(taps: np.ndarray, x: np.ndarray, exact_delay: bool = False) -> np.ndarray:
+    """Zero-delay FIR filtering of a linear-phase (odd-length) filter: the full convolution with its first
+    (L + 1) / 2 samples dropped, as the reference does, or (L - 1) / 2 (the group delay) with `exact_delay`.
+    Overlap-add FFT convolution: ~10x faster than lfilter for the few-hundred-tap notch cascades."""
+    start = (taps.size - 1) // 2 if exact_delay else (taps.size + 1) // 2
+    full = np.concatenate([oaconvolve(x, taps), np.zeros(2)])  # the reference filters x padded with zeros
+    return full[start:start + x.size]
 
 
 def convolutive_noise(x: np.ndarray, rng: np.random.Generator, p: RawBoostParams, rate: int) -> np.ndarray:
@@ -92,7 +102,7 @@ def convolutive_noise(x: np.ndarray, rng: np.random.Generator, p: RawBoostParams
             lowered = (gain[0] - p.min_order_bias_db, gain[1] - p.max_order_bias_db)
             gain = (min(lowered), max(lowered))  # orders above the first: 5-20 dB quieter by default
         power = power * x  # x**order by products: np.power with a float array is several times slower
-        y = y + fir(notch_filter(rng, p.notch, rate, gain), power)
+        y = y + fir(notch_filter(rng, p.notch, rate, gain), power, p.exact_delay)
     return _peak_normalise(y - np.mean(y), always=False)
 
 
@@ -108,8 +118,8 @@ def impulsive_noise(x: np.ndarray, rng: np.random.Generator, p: RawBoostParams) 
 
 def additive_noise(x: np.ndarray, rng: np.random.Generator, p: RawBoostParams, rate: int) -> np.ndarray:
     """SSI: coloured white noise at a random SNR."""
-    noise = fir(notch_filter(rng, p.notch, rate, (p.notch.min_gain_db, p.notch.max_gain_db)),
-                rng.standard_normal(x.size))
+    white = rng.standard_normal(x.size)
+    noise = fir(notch_filter(rng, p.notch, rate, (p.notch.min_gain_db, p.notch.max_gain_db)), white, p.exact_delay)
     noise = _peak_normalise(noise, always=True)
     snr = rng.uniform(p.min_snr_db, p.max_snr_db)
     scale = _energy(x) / max(_energy(noise), 1e-12) / 10 ** (snr / 20)

@@ -160,7 +160,8 @@ class Trainer:
                 raise UserError(f"{name} set needs bona fide and spoof trials, has only {sorted(present)}")
         self.fingerprint = fingerprint(spec, train_table, dev_table)
         crop = self.cfg["crop_samples"]
-        self.train_set = CropDataset(train_table, crop, train=True, rawboost=self.cfg["rawboost"], seed=self.seed)
+        self.train_set = CropDataset(train_table, crop, train=True, rawboost=self.cfg["rawboost"], seed=self.seed,
+                                     crop=self.cfg["crop"])
         self.dev_set = CropDataset(dev_table, crop, train=False)
         self.dev_labels = label_codes(dev_table)
         batch = self.cfg["batch_size"]

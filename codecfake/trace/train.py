@@ -58,7 +58,8 @@ def train_tracer(spec: dict, train_table: pd.DataFrame, dev_table: pd.DataFrame,
     model = Tracer(spec, settings["tasks"], cache_dir).to(torch_device)
     tasks = model.tasks
     crop = {"crop_samples": cfg["crop_samples"]}
-    train_set = TraceDataset(train_table, tasks, "train set", train=True, rawboost=cfg["rawboost"], seed=seed, **crop)
+    train_set = TraceDataset(train_table, tasks, "train set", train=True, rawboost=cfg["rawboost"], seed=seed,
+                             crop=cfg["crop"], **crop)
     dev_set = TraceDataset(dev_table, tasks, "dev set", **crop)
     if len(dev_set) == 0:
         raise UserError("tracer dev set is empty")
