@@ -1,16 +1,15 @@
 """The UTMOS checkpoint: fetched from the hub at a pinned commit, sha256-checked, cached under weights_dir.
 
 Torch-free, so the fetch rule can run on a submitting host without it and the Snakefile can name the path at
-parse time. Like the codec checkpoints (codecfake.weights), HF_HUB_OFFLINE=1 turns the download off and a
-missing file is then a clear error at once.
+parse time. Fetching and checking follow codecfake.download's one policy (pinned commit, verified before use,
+a bad file deleted); HF_HUB_OFFLINE=1 turns the download off and a missing file is then a clear error at once.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from codecfake.download import verify
+from codecfake.download import DownloadFailed, hub_file, offline, require_commit, verify
 from codecfake.errors import UserError
-from codecfake.weights import COMMIT, offline
 
 
 class UtmosUnavailable(UserError):
@@ -23,30 +22,21 @@ def checkpoint_path(weights_dir, hub_repo: str, revision: str, filename: str) ->
 
 def fetch_checkpoint(weights_dir, hub_repo: str, revision: str, filename: str, sha256: str | None) -> Path:
     """The verified local checkpoint, downloaded from the hub at a pinned commit when missing."""
-    if not COMMIT.match(str(revision)):
-        raise UtmosUnavailable(f"quality.utmos.revision {revision!r} is not a pinned 40-hex commit of {hub_repo}; "
-                               f"set it to the commit whose {filename} you mean to score with")
+    try:
+        require_commit(revision, f"quality.utmos.revision of {hub_repo}")
+    except DownloadFailed as err:
+        raise UtmosUnavailable(f"{err}; set it to the commit whose {filename} you mean to score with") from err
     path = checkpoint_path(weights_dir, hub_repo, revision, filename)
-    if path.exists():
+    if path.exists() and sha256:
         verify(path, sha256)
         return path
     if offline():
         raise UtmosUnavailable(
-            f"UTMOS checkpoint {hub_repo}@{revision}:{filename} is not at {path} and downloads are off "
+            f"UTMOS checkpoint {hub_repo}@{revision}:{filename} is not at {path} (or has no sha256 to check it "
+            f"against: quality.utmos.sha256) and downloads are off "
             f"(HF_HUB_OFFLINE=1). Run `snakemake fetch_utmos_weights` where there is internet, or set "
             f"quality.utmos.enabled: false (or weights: random for a test run; its scores are not MOS).")
-    from huggingface_hub import hf_hub_download
-
     try:
-        fetched = Path(hf_hub_download(hub_repo, filename, revision=revision, local_dir=path.parent))
-    except Exception as err:
-        raise UtmosUnavailable(f"could not download UTMOS checkpoint {hub_repo}@{revision}:{filename}: "
-                               f"{type(err).__name__}: {err}") from err
-    if fetched != path:
-        fetched.replace(path)
-    try:
-        verify(path, sha256)
-    except UserError:
-        path.unlink()  # a wrong file must not pass as the cached checkpoint next time
-        raise
-    return path
+        return hub_file(hub_repo, filename, revision, dest=path, sha256=sha256)
+    except DownloadFailed as err:
+        raise UtmosUnavailable(f"UTMOS checkpoint (quality.utmos): {err}") from err

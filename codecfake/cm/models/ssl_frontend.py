@@ -7,15 +7,13 @@ loads the fine-tuned weights without the hub.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from codecfake.download import DownloadFailed, hub_file, require_commit
 from codecfake.errors import UserError
-
-COMMIT = re.compile(r"^[0-9a-f]{40}$")
 
 
 class SSLWeightsUnavailable(UserError):
@@ -32,24 +30,31 @@ def _classes(kind: str):
 
 
 def check_revision(name: str, revision: str | None) -> str:
-    if not revision or not COMMIT.match(str(revision)):
-        raise SSLWeightsUnavailable(f"SSL front-end {name}: revision {revision!r} is not a pinned 40-hex commit sha; "
-                                    f"set arch.ssl.revision in the cm config")
-    return revision
+    try:
+        return require_commit(revision, f"SSL front-end {name}")
+    except DownloadFailed as err:
+        raise SSLWeightsUnavailable(f"{err}; set arch.ssl.revision in the cm config") from err
+
+
+#: The files `from_pretrained` reads: the config and one of the weight formats (safetensors preferred).
+FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
 
 
 def fetch(name: str, revision: str, cache_dir: str | Path) -> list[str]:
-    """Download config and weights of `name` at `revision` into cache_dir (run where there is internet)."""
-    from huggingface_hub import snapshot_download
+    """Download config and weights of `name` at `revision` into cache_dir (run where there is internet), each
+    checked against the digest the hub publishes at that commit (codecfake.download's policy)."""
+    from huggingface_hub import HfApi
 
     check_revision(name, revision)
     try:
-        folder = snapshot_download(name, revision=revision, cache_dir=str(cache_dir),
-                                   allow_patterns=["config.json", "*.safetensors", "pytorch_model.bin"])
+        listed = {info.path for info in HfApi().get_paths_info(name, list(FILES), revision=revision)}
+        wanted = ["config.json", "model.safetensors" if "model.safetensors" in listed else "pytorch_model.bin"]
+        return [str(hub_file(name, file, revision, cache_dir=cache_dir)) for file in wanted]
+    except SSLWeightsUnavailable:
+        raise
     except Exception as err:
         raise SSLWeightsUnavailable(f"could not fetch {name}@{revision} into {cache_dir}: "
                                     f"{type(err).__name__}: {err}") from err
-    return sorted(str(p.relative_to(folder)) for p in Path(folder).rglob("*") if p.is_file())
 
 
 class SSLFrontend(nn.Module):
