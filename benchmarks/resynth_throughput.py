@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import codec_wrappers  # noqa: E402
+from codecfake import codec_loading  # noqa: E402
 from codecfake.audio import TARGET_RATE, fit_length, read_mono, resample, write_atomic  # noqa: E402
 from codecfake.demo import RATE, synth_utterance  # noqa: E402
 from codecfake.resynth import output_name, run_codec_shard  # noqa: E402
@@ -79,7 +79,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
-    codec = codec_wrappers.load(args.codec, device=args.device, weights=args.weights, seed=0)
+    codec = codec_loading.load(args.codec, device=args.device, weights=args.weights, seed=0)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         frame = make_clips(tmp, args.clips, seed=0)

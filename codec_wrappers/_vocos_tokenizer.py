@@ -17,7 +17,7 @@ import torch
 import yaml
 
 from codec_wrappers import _released_config
-from codec_wrappers._checkpoints import upstream_loads
+from codec_wrappers._checkpoints import checkpoint_loads
 from codec_wrappers._feature_codebooks import fill_codebooks_from_features, probe_signal
 from codec_wrappers.base import CodecWrapper
 
@@ -40,7 +40,7 @@ class VocosTokenizerWrapper(CodecWrapper):
     def load_pretrained(self, arch, files):
         released = yaml.safe_load(files["config"].read_text())["model"]["init_args"]
         _released_config.check(self.name, arch, released, files["config"])
-        with upstream_loads():  # a Lightning checkpoint: torch.load without weights_only
+        with checkpoint_loads():  # a Lightning checkpoint: torch.load without weights_only
             return self.model_class().from_pretrained0802(str(files["config"]), str(files["model"]))
 
     def randomize(self, model, seed):

@@ -25,7 +25,7 @@ import torch
 import yaml
 
 from codec_wrappers import _released_config
-from codec_wrappers._checkpoints import upstream_loads
+from codec_wrappers._checkpoints import checkpoint_loads, mark_extracted
 from codec_wrappers._feature_codebooks import codebooks_like, probe_signal
 from codec_wrappers._workdir import working_directory
 from codec_wrappers.base import CodecWrapper
@@ -54,7 +54,7 @@ class AudioDecWrapper(CodecWrapper):
         from utils.audiodec import AudioDec
 
         paths = self._checkpoints()
-        with working_directory(root), upstream_loads(), contextlib.redirect_stdout(io.StringIO()):
+        with working_directory(root), checkpoint_loads(), contextlib.redirect_stdout(io.StringIO()):
             audiodec = AudioDec(tx_device="cpu", rx_device="cpu")
             audiodec.load_transmitter(paths["encoder"])
             audiodec.load_receiver(paths["encoder"], paths["decoder"])
@@ -146,3 +146,4 @@ def _extract(archive: zipfile.ZipFile, path: str, root: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with archive.open(members[0]) as source, open(target, "wb") as sink:
         shutil.copyfileobj(source, sink)
+    mark_extracted(archive.filename, target)

@@ -8,13 +8,22 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import Protocol
 
 import torch
 
-from codecfake import weights as weight_files
-from codecfake.registry import CodecEntry
+from codec_wrappers._checkpoints import checkpoint_loads, is_verified
 
-WEIGHTS_MODES = ("pretrained", "random")
+
+class CodecSpec(Protocol):
+    """What a wrapper reads from its registry entry (codecfake.registry.CodecEntry); this package imports nothing
+    from codecfake: the pipeline depends on the wrappers, not the reverse."""
+
+    protocol_name: str
+    sample_rate: int
+    settings: dict
+
+    def architecture_params(self) -> dict: ...
 
 
 class CodecWrapper(ABC):
@@ -29,7 +38,7 @@ class CodecWrapper(ABC):
     #: Samples (at the native rate) by which the decoded audio lags its input; the job removes them.
     delay_samples: int = 0
 
-    def __init__(self, entry: CodecEntry):
+    def __init__(self, entry: CodecSpec):
         self.entry = entry
         self.name = entry.protocol_name
         self.sample_rate = entry.sample_rate
@@ -37,7 +46,6 @@ class CodecWrapper(ABC):
         self.model: torch.nn.Module | None = None
         self.device = torch.device("cpu")
         self.weights_mode: str | None = None
-        self.weights_sha256: dict[str, str] = {}
         #: Wall seconds spent inside encode/decode so far (jobs report their overhead against it).
         self.codec_seconds = 0.0
 
@@ -61,21 +69,23 @@ class CodecWrapper(ABC):
     def codec(self, wav: torch.Tensor) -> torch.Tensor:
         """Encode then decode a [B, T] batch at the native rate; returns [B, T'] (T' may differ from T)."""
 
-    def load(self, device: str = "cpu", weights: str = "pretrained", weights_dir=None, seed: int = 0):
-        if weights not in WEIGHTS_MODES:
-            raise ValueError(f"weights must be one of {WEIGHTS_MODES}, got {weights!r}")
+    def load(self, device: str = "cpu", files: dict[str, Path] | None = None, seed: int = 0):
+        """The released model from `files` (checkpoints verified by codecfake.weights.ensure_all), or, with no
+        files, the architecture with seeded random weights. Checkpoints are read through checkpoint_loads()."""
         arch = self.entry.architecture_params()
-        if weights == "random":
-            torch.manual_seed(seed)
-            model = self.build(arch)
-            self.randomize(model, seed)
-        else:
-            files = weight_files.ensure_all(self.entry, weights_dir)
-            self.weights_sha256 = {key: weight_files.sha256_of(path) for key, path in files.items()}
-            model = self.load_pretrained(arch, files)
+        with checkpoint_loads():
+            if files is None:
+                torch.manual_seed(seed)
+                model = self.build(arch)
+                self.randomize(model, seed)
+            else:
+                unverified = [str(path) for path in files.values() if not is_verified(path)]
+                if unverified:
+                    raise PermissionError(f"{self.name}: checkpoints not verified: {', '.join(unverified)}")
+                model = self.load_pretrained(arch, files)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
-        self.weights_mode = weights
+        self.weights_mode = "random" if files is None else "pretrained"
         return self
 
     def resynthesize(self, wav: torch.Tensor) -> torch.Tensor:

@@ -31,8 +31,8 @@ class BigCodecWrapper(CodecWrapper):
 
     def load_pretrained(self, arch, files):
         model = self.build(arch)
-        # As inference.py loads it. weights_only=False keeps torch < 2.6 semantics for this sha256-pinned file.
-        checkpoint = torch.load(files["model"], map_location="cpu", weights_only=False)
+        # As inference.py loads it; read through CodecWrapper.load's checkpoint_loads() (weights_only unless verified).
+        checkpoint = torch.load(files["model"], map_location="cpu")
         model["encoder"].load_state_dict(checkpoint["CodecEnc"])
         model["decoder"].load_state_dict(checkpoint["generator"])
         return model

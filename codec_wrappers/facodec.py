@@ -14,7 +14,7 @@ from functools import cached_property
 import torch
 import torch.nn.functional as F
 
-from codec_wrappers._checkpoints import upstream_loads
+from codec_wrappers._checkpoints import checkpoint_loads
 from codec_wrappers.base import CodecWrapper
 
 
@@ -33,7 +33,7 @@ class FACodecWrapper(CodecWrapper):
 
     def load_pretrained(self, arch, files):
         model = self.build(arch)
-        with upstream_loads():
+        with checkpoint_loads():
             for part in ("encoder", "decoder"):
                 model[part].load_state_dict(torch.load(files[part]))
         return model

@@ -20,7 +20,7 @@ import torch
 import yaml
 
 from codec_wrappers import _released_config
-from codec_wrappers._checkpoints import upstream_loads
+from codec_wrappers._checkpoints import checkpoint_loads
 from codec_wrappers._feature_codebooks import codebooks_like, probe_signal
 from codec_wrappers.base import CodecWrapper
 
@@ -30,7 +30,7 @@ def speech2token(config: Path, model_file: Path | None):
     from funcodec.bin.codec_inference import Speech2Token
     from funcodec.models import codec_basic, codec_freq
 
-    with mock.patch.object(codec_basic, "Audio2Mel", codec_freq.Audio2Mel), upstream_loads():
+    with mock.patch.object(codec_basic, "Audio2Mel", codec_freq.Audio2Mel), checkpoint_loads():
         return Speech2Token(str(config), None if model_file is None else str(model_file), device="cpu")
 
 

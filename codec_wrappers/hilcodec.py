@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from codec_wrappers import _released_config
-from codec_wrappers._checkpoints import upstream_loads
+from codec_wrappers._checkpoints import checkpoint_loads
 from codec_wrappers._feature_codebooks import codebooks_like, probe_signal
 from codec_wrappers.base import CodecWrapper
 
@@ -47,7 +47,7 @@ class HILCodecWrapper(CodecWrapper):
                     **_plain(hps.model_kwargs)}
         _released_config.check(self.name, arch, released, files["config"])
         wrapper = get_wrapper(hps.model)(hps, device="cpu")
-        with upstream_loads():
+        with checkpoint_loads():
             wrapper.load(path=str(files["model"]))
         return wrapper.model
 

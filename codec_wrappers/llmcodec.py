@@ -18,7 +18,7 @@ import torch
 import yaml
 
 from codec_wrappers import _released_config
-from codec_wrappers._checkpoints import upstream_loads
+from codec_wrappers._checkpoints import checkpoint_loads
 from codec_wrappers.base import CodecWrapper
 
 TABLES = {"local_embedding": "local_embedding_path", "global_embedding": "global_embedding_path"}
@@ -28,7 +28,7 @@ def mscodec(arch: dict, tables: dict[str, Path]):
     from codec.MSCodec import MSCodecLM
 
     config = {k: v for k, v in arch.items() if not k.endswith("_shape")}
-    with upstream_loads():
+    with checkpoint_loads():
         return MSCodecLM(**config, **{TABLES[key]: str(path) for key, path in tables.items()})
 
 
@@ -56,8 +56,9 @@ class LLMCodecWrapper(CodecWrapper):
             global_ = Path(tmp) / "layer1.pth"
             torch.save(torch.zeros(arch["global_embedding_shape"]), global_)
             model = mscodec(arch, {"local_embedding": files["local_embedding"], "global_embedding": global_})
-        # The checkpoint's sha256 is verified (or locked) by codecfake.weights before this full unpickling.
-        with upstream_loads():
+        # Read through CodecWrapper.load's checkpoint_loads(): a full unpickling only after codecfake.weights verified
+        # this checkpoint's sha256 (or its lock record).
+        with checkpoint_loads():
             model.load_state_dict(torch.load(files["model"])["codec_model"])
         return model
 

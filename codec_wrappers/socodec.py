@@ -22,7 +22,7 @@ from unittest import mock
 import torch
 import torch.nn.functional as F
 
-from codec_wrappers._checkpoints import upstream_loads
+from codec_wrappers._checkpoints import checkpoint_loads
 from codec_wrappers._workdir import working_directory
 from codec_wrappers.base import CodecWrapper
 
@@ -55,7 +55,7 @@ class SoCodecWrapper(CodecWrapper):
             (Path(tmp) / HUBERT_PATH).parent.mkdir()
             if checkpoints is not None:
                 (Path(tmp) / HUBERT_PATH).symlink_to(Path(checkpoints["hubert"]).resolve())
-            with working_directory(tmp), upstream_loads():
+            with working_directory(tmp), checkpoint_loads():
                 return build_task(config.task, "eval")
 
     def build(self, arch):

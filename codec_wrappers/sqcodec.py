@@ -17,7 +17,7 @@ import torch
 import yaml
 
 from codec_wrappers import _released_config
-from codec_wrappers._checkpoints import upstream_loads
+from codec_wrappers._checkpoints import checkpoint_loads, mark_extracted
 from codec_wrappers._feature_codebooks import probe_signal
 from codec_wrappers.base import CodecWrapper
 
@@ -28,7 +28,7 @@ RANDOM_LATENT_STD = 1.0
 def scalar_ae(config: Path, checkpoint: Path | None):
     from ldm.models.scalar16k import ScalarAE
 
-    with upstream_loads():
+    with checkpoint_loads():
         return ScalarAE(scalar_config=str(config), resume_path=None if checkpoint is None else str(checkpoint))
 
 
@@ -55,6 +55,7 @@ class SQCodecWrapper(CodecWrapper):
                 raise FileNotFoundError(f"{self.name}: expected one config.yaml and one .pth in {files['model']}, "
                                         f"found {members}")
             config, checkpoint = (Path(archive.extract(found[0], tmp)) for found in members.values())
+            mark_extracted(files["model"], checkpoint)
             released = yaml.safe_load(config.read_text())["generator"]["config"]
             _released_config.check(self.name, arch, released, f"{files['model']}:{members['config.yaml'][0]}")
             return scalar_ae(config, checkpoint)

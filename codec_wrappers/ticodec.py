@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 
 from codec_wrappers import _released_config
-from codec_wrappers._checkpoints import upstream_loads
+from codec_wrappers._checkpoints import checkpoint_loads
 from codec_wrappers._feature_codebooks import codebooks_like, probe_signal
 from codec_wrappers.base import CodecWrapper
 
@@ -33,7 +33,7 @@ RESIDUAL_LAYERS = ("quantizer_modules", "quantizer_modules2", "quantizer_modules
 def vqvae(config: Path, checkpoint: Path):
     from academicodec.models.ticodec.vqvae import VQVAE
 
-    with upstream_loads():
+    with checkpoint_loads():
         model = VQVAE(str(config), str(checkpoint), with_encoder=True)
     with contextlib.redirect_stdout(io.StringIO()):  # upstream prints a line per call
         model.generator.remove_weight_norm()

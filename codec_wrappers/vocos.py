@@ -14,8 +14,14 @@ import torch
 import yaml
 
 from codec_wrappers.base import CodecWrapper
-from codec_wrappers.encodec import build_encodec, load_encodec_checkpoint, randomize_encodec
-from codecfake import RESOURCES
+from codec_wrappers.encodec import (
+    build_encodec,
+    load_encodec_checkpoint,
+    randomize_encodec,
+)
+
+#: The repository root: `arch["encodec"]` names an architecture file relative to it, like the registry does.
+REPO = Path(__file__).resolve().parents[1]
 
 
 class VocosWrapper(CodecWrapper):
@@ -37,7 +43,7 @@ class VocosWrapper(CodecWrapper):
                 return Vocos.from_hparams(str(config))
 
     def _encodec_arch(self, arch: dict) -> dict:
-        return yaml.safe_load((RESOURCES.parent / arch["encodec"]).read_text())
+        return yaml.safe_load((REPO / arch["encodec"]).read_text())
 
     def build(self, arch):
         return self._from_hparams(arch, build_encodec(self._encodec_arch(arch)))

@@ -59,12 +59,12 @@ def cmd_bonafide(args) -> None:
 def cmd_resynth(args) -> None:
     import torch
 
-    import codec_wrappers
+    from codecfake import codec_loading
     from codecfake.device import pick_device
     from codecfake.resynth import run_codec_shard
 
     torch.set_num_threads(args.threads)
-    codec = codec_wrappers.load(args.codec, device=str(pick_device(args.device)), weights=args.weights,
+    codec = codec_loading.load(args.codec, device=str(pick_device(args.device)), weights=args.weights,
                                 weights_dir=args.weights_dir, seed=args.seed)
     stats = run_codec_shard(args.split_manifest, args.shard, codec, args.results_dir, args.table, args.rejects,
                             args.format, args.batch_seconds, args.batch_items, args.chunk_seconds)
@@ -108,9 +108,10 @@ def cmd_fetch_codec_weights(args) -> None:
     from codecfake import registry, weights
 
     for name in args.codecs:
-        files = weights.ensure_all(registry.get(name), args.weights_dir)
-        for key, path in files.items():
-            print(f"{name}\t{key}\t{path}\t{weights.sha256_of(path)}")
+        entry = registry.get(name)
+        for key, record in weights.fetch(entry, args.weights_dir).items():
+            path = weights.local_path(entry, entry.weights[key], args.weights_dir)
+            print(f"{name}\t{key}\t{path}\t{record['commit'] or '-'}\t{record['sha256']}")
 
 
 def register(commands: SimpleNamespace) -> None:

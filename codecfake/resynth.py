@@ -246,7 +246,7 @@ def _read_batch(rows: list[dict], rate: int) -> tuple[list[tuple[dict, np.ndarra
 def run_codec_shard(split_manifest, shard: str, codec, results_dir, table, rejects, fmt: str = "wav",
                     batch_seconds: float = 5.0, batch_items: int = 16,
                     chunk_seconds: float = CHUNK_SECONDS) -> JobStats:
-    """Resynthesize a shard through a loaded codec wrapper (codec_wrappers.load).
+    """Resynthesize a shard through a loaded codec wrapper (codecfake.codec_loading.load).
 
     Three stages overlap: a reader thread reads and resamples batch k+1, the calling thread runs the codec on
     batch k, and a writer thread checks and writes batch k-1. The job log reports the share of wall time the

@@ -1,33 +1,44 @@
-"""Codec checkpoints: where each comes from (resources/codecs/<family>.yaml), where it lives locally, and its checksum.
+"""Codec checkpoints: where each comes from (resources/codecs/<family>.yaml), where it lives, and how it is verified.
 
-A source is a hub file `{hub, revision, file}` (revision pinned to a commit) or a release `{url}`; either may
-carry `sha256` (full, or the prefix the upstream loader itself checks). Files are kept under
-`<weights_dir>/<protocol family>/...` so the `fetch_weights` rule can fill the cache on a machine with internet
-and compute nodes without it read from there.
+A source is a hub file `{hub, revision, file}` (revision a 40-hex commit) or a release `{url}`, and it says how
+its bytes are verified: `sha256` (full, or the prefix the upstream loader itself checks, as EnCodec's file name
+carries) or `lock: true` (no hash could be known in advance). `fetch` (the `fetch_weights` rule, on a host with
+internet) downloads each file through codecfake.download and writes its commit and full sha256 to the lock
+file `<weights_dir>/weights.lock.json`; every later use verifies the file against the pinned sha256 and the lock
+record, and a file that matches neither is deleted and refused. Nothing is loaded that was verified by neither:
+a `lock: true` file with no lock record is refused as unverified, even if it is already in `weights_dir`.
+Files are kept under `<weights_dir>/<family>/...` so compute nodes read them without internet.
 """
 from __future__ import annotations
 
+import fcntl
+import json
 import os
-import re
+from contextlib import contextmanager
 from pathlib import Path
 
-from codecfake.download import download, sha256_of, verify
+from codec_wrappers._checkpoints import mark_verified
+from codecfake.download import (
+    COMMIT,
+    ChecksumMismatch,
+    DownloadFailed,
+    delete,
+    download,
+    hub_file,
+    offline,
+    verify,
+)
 from codecfake.errors import UserError
 from codecfake.registry import CodecEntry
 
-__all__ = ["WeightsUnavailable", "ensure_all", "local_path", "sha256_of", "offline"]
-
-COMMIT = re.compile(r"^[0-9a-f]{40}$")
 DEFAULT_DIR = Path("weights")
+#: The lock file, kept with the weights: what `fetch_weights` downloaded, per file relative to weights_dir.
+LOCK_FILE = "weights.lock.json"
+SOURCE_KEYS = ("hub", "revision", "file", "url")
 
 
 class WeightsUnavailable(UserError):
     pass
-
-
-def offline() -> bool:
-    """HF_HUB_OFFLINE=1 turns off every download, hub or URL, so offline runs fail at once and clearly."""
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
 
 
 def local_path(entry: CodecEntry, spec: dict, weights_dir: str | os.PathLike | None) -> Path:
@@ -37,49 +48,151 @@ def local_path(entry: CodecEntry, spec: dict, weights_dir: str | os.PathLike | N
     return root / spec["url"].rstrip("/").rsplit("/", 1)[-1]
 
 
-def _describe(spec: dict) -> str:
+def describe(spec: dict) -> str:
     if "hub" in spec:
         return f"hub {spec['hub']}@{spec['revision']}:{spec['file']}"
     return spec["url"]
 
 
-def _fetch(entry: CodecEntry, spec: dict, path: Path) -> None:
-    if "hub" in spec:
-        if not COMMIT.match(str(spec["revision"])):
-            raise WeightsUnavailable(f"{entry.protocol_name}: hub revision {spec['revision']!r} is not a pinned "
-                                     f"commit sha; pin it in resources/codecs/")
-        from huggingface_hub import hf_hub_download
+def source(spec: dict) -> dict:
+    """The fields that name where a file comes from; a lock record is valid only for the same source."""
+    return {key: spec[key] for key in SOURCE_KEYS if key in spec}
 
-        fetched = hf_hub_download(spec["hub"], spec["file"], revision=spec["revision"],
-                                  local_dir=path.parent)
-        if Path(fetched) != path:
-            os.replace(fetched, path)
-        verify(path, spec.get("sha256"))
+
+def check_spec(entry: CodecEntry, key: str, spec: dict) -> None:
+    """A checkpoint source must name fixed bytes (a hub commit, not a branch) and say how they are verified:
+    `sha256` or `lock: true`."""
+    if "hub" in spec and not COMMIT.match(str(spec.get("revision", ""))):
+        raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}): hub revision is "
+                                 f"not a pinned 40-hex commit sha; pin it in resources/codecs/")
+    if not spec.get("sha256") and spec.get("lock") is not True:
+        raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}) has neither "
+                                 f"`sha256` nor `lock: true` in resources/codecs/, so nothing could verify it")
+
+
+# -- the lock file ---------------------------------------------------------------------------------------------
+def lock_path(weights_dir) -> Path:
+    return Path(weights_dir or DEFAULT_DIR) / LOCK_FILE
+
+
+def read_lock(weights_dir) -> dict:
+    path = lock_path(weights_dir)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+@contextmanager
+def _locked(weights_dir):
+    """Exclusive access to the lock file: fetch jobs of several codecs may record files at the same time."""
+    guard = lock_path(weights_dir).with_suffix(".flock")
+    guard.parent.mkdir(parents=True, exist_ok=True)
+    with open(guard, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def lock_record(weights_dir, path: Path, spec: dict) -> dict | None:
+    record = read_lock(weights_dir).get(_relative(path, weights_dir))
+    return record if record is not None and record.get("source") == source(spec) else None
+
+
+def _relative(path: Path, weights_dir) -> str:
+    return str(path.relative_to(Path(weights_dir or DEFAULT_DIR)))
+
+
+def _write_record(weights_dir, path: Path, spec: dict, sha256: str) -> dict:
+    record = {"source": source(spec), "commit": spec.get("revision"), "sha256": sha256,
+              "size": path.stat().st_size}
+    with _locked(weights_dir):
+        table = read_lock(weights_dir)
+        table[_relative(path, weights_dir)] = record
+        target = lock_path(weights_dir)
+        temp = target.with_suffix(".tmp")
+        temp.write_text(json.dumps(table, indent=2, sort_keys=True) + "\n")
+        os.replace(temp, target)
+    return record
+
+
+# -- verification ----------------------------------------------------------------------------------------------
+def verify_local(entry: CodecEntry, key: str, spec: dict, path: Path, weights_dir) -> str:
+    """The full sha256 of `path` once it matches the pinned sha256 and the lock record (whichever the entry has);
+    a mismatch deletes the file, and a `lock: true` file without a record is refused as unverified."""
+    check_spec(entry, key, spec)
+    record = lock_record(weights_dir, path, spec)
+    if spec.get("sha256"):
+        digest = verify(path, spec["sha256"])
+    elif record is None:
+        raise WeightsUnavailable(
+            f"{entry.protocol_name}: checkpoint {key!r} at {path} is unverified: its registry entry says `lock: "
+            f"true` and {lock_path(weights_dir)} has no record of it. Run `snakemake fetch_weights` to download "
+            f"and lock it.")
+    else:
+        digest = verify(path, record["sha256"], record.get("size"))
+    if record is not None and record["sha256"] != digest:
+        delete(path)
+        raise ChecksumMismatch(f"{path}: sha256 {digest} differs from the one locked in {lock_path(weights_dir)} "
+                               f"({record['sha256']}); the file was deleted")
+    return digest
+
+
+def _download(spec: dict, path: Path) -> None:
+    if "hub" in spec:
+        hub_file(spec["hub"], spec["file"], spec["revision"], dest=path, sha256=spec.get("sha256"))
     else:
         download(spec["url"], path, sha256=spec.get("sha256"))
 
 
-def ensure_all(entry: CodecEntry, weights_dir=None, allow_download: bool = True) -> dict[str, Path]:
-    """Local, verified paths of all of a configuration's checkpoint files, downloading what is missing."""
+def fetch(entry: CodecEntry, weights_dir=None) -> dict[str, dict]:
+    """Download what is missing, verify every file, and lock it: {key: lock record} (run where there is internet).
+
+    A cached file is kept only if it verifies (a `lock: true` file needs a lock record for that); otherwise it is
+    deleted and downloaded again, and the download itself must match the sha256 and any earlier lock record."""
     if not entry.weights:
         raise WeightsUnavailable(f"{entry.protocol_name}: no weights source in resources/codecs/")
-    files = {}
+    records = {}
     for key, spec in entry.weights.items():
+        check_spec(entry, key, spec)
         path = local_path(entry, spec, weights_dir)
         if path.exists():
-            verify(path, spec.get("sha256"))
-        elif offline() or not allow_download:
-            raise WeightsUnavailable(
-                f"{entry.protocol_name}: checkpoint {key!r} ({_describe(spec)}) is not at {path} and downloads are "
-                f"off (HF_HUB_OFFLINE=1). Run `snakemake fetch_weights` where there is internet, or use "
-                f"`weights: random` for a test run.")
-        else:
             try:
-                _fetch(entry, spec, path)
-            except WeightsUnavailable:
+                verify_local(entry, key, spec, path, weights_dir)
+            except (ChecksumMismatch, WeightsUnavailable):
+                delete(path)  # not verifiable or not the pinned bytes: fetch it again from the pinned source
+        if not path.exists():
+            if offline():
+                raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}) is not at "
+                                         f"{path} and downloads are off (HF_HUB_OFFLINE=1)")
+            try:
+                _download(spec, path)
+            except DownloadFailed as err:
+                raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r}: {err}") from err
+            except ChecksumMismatch:
                 raise
             except Exception as err:
-                raise WeightsUnavailable(f"{entry.protocol_name}: could not download {key!r} ({_describe(spec)}) "
+                raise WeightsUnavailable(f"{entry.protocol_name}: could not download {key!r} ({describe(spec)}) "
                                          f"to {path}: {type(err).__name__}: {err}") from err
-        files[key] = path
+        record = lock_record(weights_dir, path, spec)
+        digest = verify_local(entry, key, spec, path, weights_dir) if record or spec.get("sha256") else \
+            verify(path)  # first download of a `lock: true` file from its pinned source: this is what gets locked
+        records[key] = _write_record(weights_dir, path, spec, digest)
+    return records
+
+
+def ensure_all(entry: CodecEntry, weights_dir=None, allow_download: bool = False) -> dict[str, Path]:
+    """Local paths of all of a configuration's checkpoint files, each verified (sha256 or lock) just now and
+    marked so codec_wrappers' checkpoint_loads() trusts exactly these bytes. Nothing is downloaded unless
+    `allow_download` (then through `fetch`, which also writes the lock)."""
+    if not entry.weights:
+        raise WeightsUnavailable(f"{entry.protocol_name}: no weights source in resources/codecs/")
+    if allow_download:
+        fetch(entry, weights_dir)
+    files = {}
+    for key, spec in entry.weights.items():
+        check_spec(entry, key, spec)
+        path = local_path(entry, spec, weights_dir)
+        if not path.exists():
+            raise WeightsUnavailable(
+                f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}) is not at {path}. Run `snakemake "
+                f"fetch_weights` where there is internet (HF_HUB_OFFLINE=1 turns downloads off), or use "
+                f"`weights: random` for a test run.")
+        files[key] = mark_verified(path, verify_local(entry, key, spec, path, weights_dir))
     return files

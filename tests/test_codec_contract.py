@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-import codec_wrappers
-from codecfake import registry
+from codecfake import codec_loading, registry
 from codecfake.audio import TARGET_RATE, resample
 from codecfake.resynth import resynthesize_batch
 
@@ -24,7 +23,7 @@ def loaded():
 
     def get(entry):
         if entry.protocol_name not in cache:
-            cache[entry.protocol_name] = codec_wrappers.load(entry.protocol_name, weights="random", seed=0)
+            cache[entry.protocol_name] = codec_loading.load(entry.protocol_name, weights="random", seed=0)
         return cache[entry.protocol_name]
 
     return get

@@ -42,7 +42,7 @@ def make_card(tmp_path, subset, mode, tables, reject_tables, checksums=None, con
 
 def test_pretrained_card_records_codec_weights_hashes_env_and_counts(tmp_path):
     checksums = tmp_path / "Encodec_6b24k.tsv"
-    checksums.write_text(f"Encodec_6b24k\tmodel\tweights/EnCodec/encodec_24khz-d7cc33bc.th\t{SHA}\n")
+    checksums.write_text(f"Encodec_6b24k\tmodel\tweights/EnCodec/encodec_24khz-d7cc33bc.th\t-\t{SHA}\n")
     tables = [shard(tmp_path, "0.tsv", 3, "pretrained"), shard(tmp_path, "1.tsv", 2, "pretrained")]
     config = {"codec": {"settings": {"bandwidth": 6.0}}, "seed": 0}
     _, card = make_card(tmp_path, "Encodec_6b24k", "pretrained", tables, [rejects(tmp_path, 1)],
@@ -51,7 +51,8 @@ def test_pretrained_card_records_codec_weights_hashes_env_and_counts(tmp_path):
     assert (card["codec"]["QUA"], card["codec"]["AUX"], card["codec"]["DEC"]) == ("Mvq", "None", "Time")
     assert card["codec"]["architecture"]  # the hyper-parameters the model was built from
     assert card["weights"] == {"mode": "pretrained", "random_weights": False,
-                               "sources": card["weights"]["sources"], "sha256": {"model": SHA}}
+                               "sources": card["weights"]["sources"], "sha256": {"model": SHA},
+                               "commit": {"model": "-"}}
     assert "dl.fbaipublicfiles.com" in card["weights"]["sources"]["model"]["url"]
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
     assert card["config_sha256"] == hashlib.sha256(canonical).hexdigest()

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-import codec_wrappers
+from codecfake import codec_loading
 from codecfake.corpus import read_user_manifest
 from codecfake.resynth import run_bonafide_shard, run_codec_shard
 from codecfake.split import assign_splits
@@ -35,7 +35,7 @@ def test_real_speech_user_manifest_split_and_resynthesis(codec2_manifest):
     write_tsv_atomic(parts["train"].assign(split="train"), split)
     results = codec2_manifest / "results"
     run_bonafide_shard(split, "000of001", results, results / "b.tsv", results / "br.tsv")
-    codec = codec_wrappers.load("Encodec_24b24k", weights="random", seed=0)
+    codec = codec_loading.load("Encodec_24b24k", weights="random", seed=0)
     run_codec_shard(split, "000of001", codec, results, results / "c.tsv", results / "cr.tsv")
     bona, spoof = read_tsv(results / "b.tsv"), read_tsv(results / "c.tsv")
     assert len(bona) == len(spoof) == 3 and read_tsv(results / "cr.tsv").empty

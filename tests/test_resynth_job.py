@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 from codecfake.resynth import plan_codec_shard, resynthesize_chunked, run_bonafide_shard, run_codec_shard
 from codecfake.shard import length_batches
 from codecfake.tables import read_tsv
@@ -18,7 +18,7 @@ from codecfake.tables import read_tsv
 
 @pytest.fixture(scope="module")
 def encodec():
-    return codec_wrappers.load("Encodec_6b24k", weights="random", seed=0)
+    return codec_loading.load("Encodec_6b24k", weights="random", seed=0)
 
 
 def split_manifest(tmp_path, speech_16k):

@@ -1,17 +1,22 @@
-"""Checkpoint sources: verified downloads with resume, and a clear, fast failure offline."""
+"""Checkpoint sources: verified downloads with resume, the lock, refusal of wrong or unverified bytes for every
+configuration, safe loading, and a clear, fast failure when a checkpoint was not fetched."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import threading
 from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
-import codec_wrappers
-from codecfake import registry
+from codec_wrappers._checkpoints import checkpoint_loads, is_verified, mark_verified
+from codecfake import codec_loading, registry, weights
 from codecfake.download import ChecksumMismatch, download
+from codecfake.errors import UserError
 from codecfake.weights import WeightsUnavailable
 
 PAYLOAD = bytes(range(256)) * 4096
@@ -67,26 +72,191 @@ def test_download_with_wrong_checksum_keeps_nothing(tmp_path, server):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("name", ["Encodec_6b24k", "vocos_encodec_6", "DAC24"])
-def test_pretrained_fails_fast_and_clearly_offline(tmp_path, name, monkeypatch):
+def test_pretrained_fails_fast_and_clearly_when_not_fetched(tmp_path, monkeypatch):
     def no_network(*args, **kwargs):
-        raise AssertionError("offline mode attempted a download")
+        raise AssertionError("loading attempted a download")
 
     monkeypatch.setattr("urllib.request.urlopen", no_network)
     monkeypatch.setattr("huggingface_hub.hf_hub_download", no_network)
-    with pytest.raises(WeightsUnavailable, match=rf"{name}: checkpoint .* not at .*HF_HUB_OFFLINE=1.*fetch_weights"):
-        codec_wrappers.load(name, weights="pretrained", weights_dir=tmp_path)
+    monkeypatch.delenv("HF_HUB_OFFLINE")  # even online, loading never downloads: fetch_weights does
+    entry = _with(registry.get("Encodec_6b24k"), lambda spec: spec)
+    with pytest.raises(WeightsUnavailable, match=r"Encodec_6b24k: checkpoint 'model' .* not at .*fetch_weights"):
+        weights.ensure_all(entry, tmp_path)
 
 
-def test_unpinned_hub_revision_is_refused(tmp_path, monkeypatch):
+def test_unpinned_hub_revision_and_unverifiable_source_are_refused(tmp_path):
+    entry = registry.get("snac_24khz")
+    branch = _with(entry, lambda spec: {**spec, "revision": "main", "lock": True})
+    with pytest.raises(WeightsUnavailable, match="not a pinned 40-hex commit"):
+        weights.ensure_all(branch, tmp_path)
+    neither = _with(entry, lambda spec: {key: value for key, value in spec.items() if key not in ("sha256", "lock")})
+    with pytest.raises(WeightsUnavailable, match="neither `sha256` nor `lock: true`"):
+        weights.ensure_all(neither, tmp_path)
+
+
+# -- verification of files already in weights_dir, for every registered configuration -----------------------------
+REVISION = "0123456789abcdef0123456789abcdef01234567"
+RIGHT, WRONG = b"the released checkpoint bytes", b"a different file under the same name"
+
+
+def _with(entry, change):
+    """The entry with each checkpoint source passed through `change` (a pinned commit where the registry has none
+    yet), so every family's real file names and folder layout are tested."""
+    def pinned(spec):
+        return {**spec, "revision": REVISION} if "hub" in spec and not weights.COMMIT.match(spec["revision"]) else spec
+
+    return dataclasses.replace(entry, weights={key: change(pinned(spec)) for key, spec in entry.weights.items()})
+
+
+def _place(entry, weights_dir, payload: bytes) -> list:
+    paths = []
+    for spec in entry.weights.values():
+        path = weights.local_path(entry, spec, weights_dir)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(payload)
+        paths.append(path)
+    return paths
+
+
+def _lock(entry, weights_dir, payload: bytes) -> None:
+    table = {str(weights.local_path(entry, spec, weights_dir).relative_to(weights_dir)):
+             {"source": weights.source(spec), "commit": spec.get("revision"),
+              "sha256": hashlib.sha256(payload).hexdigest(), "size": len(payload)} for spec in entry.weights.values()}
+    (weights_dir / weights.LOCK_FILE).write_text(json.dumps(table))
+
+
+def _sha256_pinned(spec):
+    return {**{k: v for k, v in spec.items() if k != "lock"}, "sha256": hashlib.sha256(RIGHT).hexdigest()}
+
+
+def _locked(spec):
+    return {**{k: v for k, v in spec.items() if k != "sha256"}, "lock": True}
+
+
+ENTRIES = sorted(registry.codecs())
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_wrong_bytes_under_the_right_name_are_refused_and_deleted(tmp_path, name):
+    """Every configuration's files, verified by sha256 and by the lock: wrong bytes never load."""
+    entry = registry.get(name)
+    by_sha = _with(entry, _sha256_pinned)
+    paths = _place(by_sha, tmp_path, WRONG)
+    with pytest.raises(ChecksumMismatch, match="does not match"):
+        weights.ensure_all(by_sha, tmp_path)
+    assert not paths[0].exists()  # one checksum policy: a bad file is deleted
+
+    by_lock = _with(entry, _locked)
+    paths = _place(by_lock, tmp_path, WRONG)
+    with pytest.raises(WeightsUnavailable, match="unverified: its registry entry says `lock: true`"):
+        weights.ensure_all(by_lock, tmp_path)  # no lock file: present is not verified
+    _lock(by_lock, tmp_path, RIGHT)
+    with pytest.raises(ChecksumMismatch, match="does not match|bytes, expected"):
+        weights.ensure_all(by_lock, tmp_path)  # the lock records other bytes
+    assert not paths[0].exists()
+
+
+@pytest.mark.parametrize("name", ENTRIES)
+def test_the_right_bytes_are_verified_and_trusted(tmp_path, name):
+    entry = registry.get(name)
+    for variant in (_with(entry, _sha256_pinned), _with(entry, _locked)):
+        _place(variant, tmp_path, RIGHT)
+        _lock(variant, tmp_path, RIGHT)
+        files = weights.ensure_all(variant, tmp_path)
+        assert set(files) == set(entry.weights) and all(is_verified(path) for path in files.values())
+
+
+def test_a_sha256_entry_is_also_held_to_its_lock_record(tmp_path):
+    entry = _with(registry.get("Encodec_6b24k"), lambda spec: {**spec, "sha256": hashlib.sha256(RIGHT).hexdigest()[:8]})
+    _place(entry, tmp_path, RIGHT)
+    _lock(entry, tmp_path, WRONG)
+    with pytest.raises(ChecksumMismatch, match="differs from the one locked"):
+        weights.ensure_all(entry, tmp_path)
+
+
+def test_registry_checkpoints_load_only_verified(tmp_path):
+    """The pipeline's loader refuses a wrong file before any wrapper code runs; a wrapper refuses unverified paths."""
+    with pytest.raises(UserError):
+        codec_loading.load("Encodec_6b24k", weights="pretrained", weights_dir=tmp_path)
+    unverified = tmp_path / "model.th"
+    unverified.write_bytes(RIGHT)
+    with pytest.raises(PermissionError, match="not verified"):
+        codec_loading.create("Encodec_6b24k").load(files={"model": unverified})
+
+
+# -- fetch: download, lock, refuse a changed file ---------------------------------------------------------------
+def test_fetch_locks_a_download_and_refuses_changed_bytes_later(tmp_path, monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE")
-    entry = registry.get("vocos_encodec_6")
-    spec = {**entry.weights["model"], "revision": "main"}
-    patched = type(entry)(**{**entry.__dict__, "weights": {"model": spec}})
-    from codecfake.weights import ensure_all
+    with serving(PAYLOAD) as url:
+        entry = dataclasses.replace(registry.get("Encodec_6b24k"), weights={"model": {"url": url, "lock": True}})
+        records = weights.fetch(entry, tmp_path)
+    digest = hashlib.sha256(PAYLOAD).hexdigest()
+    assert records["model"]["sha256"] == digest and records["model"]["commit"] is None
+    lock = json.loads((tmp_path / weights.LOCK_FILE).read_text())
+    assert lock == {"EnCodec/file": {"source": {"url": url}, "commit": None, "sha256": digest, "size": len(PAYLOAD)}}
+    assert weights.ensure_all(entry, tmp_path)["model"].read_bytes() == PAYLOAD
 
-    with pytest.raises(WeightsUnavailable, match="not a pinned commit sha"):
-        ensure_all(patched, tmp_path)
+    (tmp_path / "EnCodec" / "file").unlink()
+    with serving(PAYLOAD[::-1]) as changed:  # upstream replaced the file under the same URL
+        moved = dataclasses.replace(entry, weights={"model": {"url": changed, "lock": True}})
+        _lock(moved, tmp_path, PAYLOAD)
+        with pytest.raises(ChecksumMismatch):
+            weights.fetch(moved, tmp_path)
+    assert not (tmp_path / "EnCodec" / "file").exists()
+
+
+def test_fetch_replaces_a_present_but_unverified_file(tmp_path, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    with serving(PAYLOAD) as url:
+        entry = dataclasses.replace(registry.get("Encodec_6b24k"), weights={"model": {"url": url, "lock": True}})
+        _place(entry, tmp_path, WRONG)  # someone copied a file in: it is not what the pinned source serves
+        weights.fetch(entry, tmp_path)
+    assert (tmp_path / "EnCodec" / "file").read_bytes() == PAYLOAD
+
+
+def test_hub_files_are_checked_against_the_digest_the_hub_publishes(tmp_path, monkeypatch):
+    """A hub file with no pinned sha256 must match the hub's LFS sha256 (or git blob id) at that commit."""
+    from types import SimpleNamespace
+
+    from codecfake import download
+
+    def fake_download(repo, file, revision, local_dir):
+        target = Path(local_dir) / file
+        target.write_bytes(WRONG)
+        return str(target)
+
+    listed = SimpleNamespace(lfs=SimpleNamespace(sha256=hashlib.sha256(RIGHT).hexdigest()), blob_id="x")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", fake_download)
+    monkeypatch.setattr("huggingface_hub.HfApi.get_paths_info", lambda self, *args, **kwargs: [listed])
+    dest = tmp_path / "model.bin"
+    with pytest.raises(ChecksumMismatch):
+        download.hub_file("someone/model", "model.bin", REVISION, dest=dest)
+    assert not dest.exists()
+    with pytest.raises(download.DownloadFailed, match="not a pinned 40-hex commit"):
+        download.hub_file("someone/model", "model.bin", "main", dest=dest)
+
+
+# -- safe loading ---------------------------------------------------------------------------------------------
+def test_full_pickle_only_for_verified_unchanged_files(tmp_path):
+    import argparse
+    import pickle
+
+    import torch
+
+    path = tmp_path / "lightning.ckpt"
+    torch.save({"hyper_parameters": argparse.Namespace(dim=3), "state_dict": {"w": torch.ones(2)}}, path)
+    plain = tmp_path / "state.pt"
+    torch.save({"w": torch.ones(2)}, plain)
+    with checkpoint_loads():
+        assert torch.load(plain)["w"].sum() == 2  # weights_only=True reads a plain state dict
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(path, weights_only=False)  # an unverified file: the caller's request is overruled
+        mark_verified(path, hashlib.sha256(path.read_bytes()).hexdigest())
+        assert torch.load(path)["hyper_parameters"].dim == 3
+        torch.save({"hyper_parameters": argparse.Namespace(dim=4)}, path)  # changed after verification
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(path)
 
 
 def test_vctk_download_extracts_into_root(tmp_path):

@@ -11,7 +11,7 @@ import shutil
 
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 from codecfake.audio import resample
 from tests.parity import upstream
 
@@ -23,7 +23,7 @@ STEPS = "checkpoint-500000steps.pkl"
 
 
 def test_matches_demo_file(tmp_path, speech_16k):
-    wrapper = codec_wrappers.load("audiodec_24k_320d", weights="random", seed=19)
+    wrapper = codec_loading.load("audiodec_24k_320d", weights="random", seed=19)
     assert wrapper.sample_rate == RATE
     for kind, name, part in (("autoencoder", ENCODER, "tx_encoder"), ("vocoder", VOCODER, "decoder")):
         folder = tmp_path / "exp" / kind / name

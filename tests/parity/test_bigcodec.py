@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 from codecfake.audio import TARGET_RATE
 from tests.parity import upstream
 
@@ -16,7 +16,7 @@ RATE = 16000  # inference.py: sr = 16000 (the paper's 16 kHz, 80 Hz frames of 20
 
 
 def test_matches_inference_script(tmp_path, speech_16k):
-    wrapper = codec_wrappers.load("bigcodec", weights="random", seed=11)
+    wrapper = codec_loading.load("bigcodec", weights="random", seed=11)
     assert wrapper.sample_rate == RATE == TARGET_RATE
     model = wrapper.model
     torch.save({"CodecEnc": model["encoder"].state_dict(), "generator": model["decoder"].state_dict()},

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 
 dac = pytest.importorskip("dac")
 
@@ -16,7 +16,7 @@ dac = pytest.importorskip("dac")
 def test_matches_compress_decompress_route(speech_16k):
     from audiotools import AudioSignal
 
-    wrapper = codec_wrappers.load("DAC24", weights="random", seed=7)
+    wrapper = codec_loading.load("DAC24", weights="random", seed=7)
     model = wrapper.model
     # 1.5 s at 24 kHz (a 16 kHz clip read as 24 kHz: only the length matters here), far from -16 LUFS.
     wav = torch.from_numpy(np.concatenate([speech_16k, speech_16k[:12000]]))[None] * 0.3
@@ -31,7 +31,7 @@ def test_matches_compress_decompress_route(speech_16k):
 
 def test_item_of_one_window_keeps_its_length(speech_16k):
     """At most one window is encoded whole; dac's own decompress fails on this 1 s item (23992 of 24000 samples)."""
-    wrapper = codec_wrappers.load("DAC24", weights="random", seed=7)
+    wrapper = codec_loading.load("DAC24", weights="random", seed=7)
     wav = torch.from_numpy(speech_16k[:24000])[None]
     with pytest.raises(RuntimeError):
         from audiotools import AudioSignal

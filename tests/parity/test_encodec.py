@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 
 encodec = pytest.importorskip("encodec")
 
 
 @pytest.mark.parametrize("name,bandwidth", [("Encodec_6b24k", 6.0), ("Encodec_24b24k", 24.0)])
 def test_matches_package_factory_and_codes_route(name, bandwidth, speech_16k):
-    wrapper = codec_wrappers.load(name, weights="random", seed=3)
+    wrapper = codec_loading.load(name, weights="random", seed=3)
     # The package's own factory builds the same architecture: the wrapper's weights load into it unchanged.
     model = encodec.EncodecModel.encodec_model_24khz(pretrained=False)
     model.load_state_dict(wrapper.model.state_dict())

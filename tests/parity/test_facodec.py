@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 from tests.parity import upstream
 
 upstream.source_or_skip("models.codec.ns3_codec", "Amphion")
@@ -24,7 +24,7 @@ DECODER = {"in_channels": 256, "upsample_initial_channel": 1024, "ngf": 32, "up_
 def test_matches_readme_v2_usage(tmp_path, speech_16k):
     from models.codec.ns3_codec import FACodecDecoderV2, FACodecEncoderV2
 
-    wrapper = codec_wrappers.load("FACodec_encodec-decoder-v2_16k", weights="random", seed=37)
+    wrapper = codec_loading.load("FACodec_encodec-decoder-v2_16k", weights="random", seed=37)
     assert wrapper.sample_rate == RATE
     for part in ("encoder", "decoder"):
         torch.save(wrapper.model[part].state_dict(), tmp_path / f"ns3_facodec_{part}_v2.bin")

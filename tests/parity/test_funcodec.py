@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-import codec_wrappers
+from codecfake import codec_loading
 
 pytest.importorskip("funcodec")
 from funcodec.bin.codec_inference import Speech2Token  # noqa: E402
@@ -25,7 +25,7 @@ NAMES = ["FunCodec_en-libritts-16k-gr1nq32ds320", "FunCodec_zh_en-general-16k-nq
 
 @pytest.mark.parametrize("name", NAMES)
 def test_wrapper_equals_documented_speech2token(name, speech_16k, tmp_path):
-    wrapper = codec_wrappers.load(name, weights="random", seed=0)
+    wrapper = codec_loading.load(name, weights="random", seed=0)
     config, model = tmp_path / "config.yaml", tmp_path / "model.pth"
     config.write_text(yaml.safe_dump(wrapper.entry.architecture_params()))
     torch.save(wrapper.model.model.state_dict(), model)
@@ -41,7 +41,7 @@ def test_wrapper_equals_documented_speech2token(name, speech_16k, tmp_path):
 
 
 def test_pretrained_path_rejects_a_different_released_config(tmp_path):
-    wrapper = codec_wrappers.create(NAMES[1])
+    wrapper = codec_loading.create(NAMES[1])
     arch = wrapper.entry.architecture_params()
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump({**arch, "encoder_conf": {**arch["encoder_conf"], "causal": True}}))

@@ -14,7 +14,7 @@ import json
 import librosa
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 from tests.parity import upstream
 
 ROOT = upstream.source_or_skip("academicodec", "AcademiCodec")
@@ -27,7 +27,7 @@ def test_matches_copy_synthesis_script(tmp_path, speech_16k):
     from academicodec.models.hificodec.env import AttrDict
     from academicodec.models.hificodec.models import Encoder, Generator
 
-    wrapper = codec_wrappers.load("HiFi_Codec_16k_320d_large_universal", weights="random", seed=29)
+    wrapper = codec_loading.load("HiFi_Codec_16k_320d_large_universal", weights="random", seed=29)
     assert wrapper.sample_rate == RATE
     h = AttrDict(json.loads((RECIPE / "config_16k_320d.json").read_text()))
     model = wrapper.model

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 from codecfake.audio import resample
 from tests.parity import upstream
 
@@ -21,7 +21,7 @@ def test_matches_authors_routine(tmp_path, speech_16k):
     from models import get_wrapper
     from utils import get_hparams
 
-    wrapper = codec_wrappers.load("hilcodec_speech", weights="random", seed=23)
+    wrapper = codec_loading.load("hilcodec_speech", weights="random", seed=23)
     assert wrapper.sample_rate == RATE
     hps = get_hparams(str(ROOT / "configs" / "hilcodec_speech.yaml"), base_dir=str(tmp_path))
     authors = get_wrapper(hps.model)(hps, device="cpu")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 from tests.parity import upstream
 
 ROOT = upstream.source_or_skip("languagecodec_decoder", "Languagecodec")
@@ -21,7 +21,7 @@ def test_matches_readme_usage(tmp_path, speech_16k):
 
     from codecfake.audio import resample
 
-    wrapper = codec_wrappers.load("languagecodec", weights="random", seed=17)
+    wrapper = codec_loading.load("languagecodec", weights="random", seed=17)
     assert wrapper.sample_rate == RATE
     torch.save({"state_dict": wrapper.model.state_dict()}, tmp_path / "model.ckpt")
     reference_model = Vocos.from_pretrained0802(str(ROOT / "configs" / "languagecodec_mm.yaml"),

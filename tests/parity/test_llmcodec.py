@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 from tests.parity import upstream
 
 ROOT = upstream.source_or_skip("codec.MSCodec", "LLM-Codec")
@@ -24,7 +24,7 @@ def test_matches_infer_codec_routine(tmp_path, speech_16k, monkeypatch):
     from codec.MSCodec import MSCodecLM
     from omegaconf import OmegaConf
 
-    wrapper = codec_wrappers.load("llm_codec", weights="random", seed=41)
+    wrapper = codec_loading.load("llm_codec", weights="random", seed=41)
     assert wrapper.sample_rate == RATE
     words = len(np.load(ROOT / "layer1.npy", allow_pickle=True))  # codebook 1: one LLaMA embedding per word
     monkeypatch.chdir(tmp_path)

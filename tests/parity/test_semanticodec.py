@@ -16,7 +16,7 @@ import pytest
 import soundfile
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 
 semanticodec = pytest.importorskip("semanticodec")
 RATE, TOKEN_RATE, VOCABULARY = 16000, 100, 32768  # README: token_rate=100, semantic_vocab_size=32768 -> 1.40 kbps
@@ -31,7 +31,7 @@ def _torchaudio_load(path):
 def test_matches_readme_usage_at_1_40_kbps(tmp_path, speech_16k):
     from semanticodec.config import get_config
 
-    wrapper = codec_wrappers.load("SemantiCodec_1.40kbps_16k", weights="random", seed=53)
+    wrapper = codec_loading.load("SemantiCodec_1.40kbps_16k", weights="random", seed=53)
     assert wrapper.sample_rate == RATE
     *_, centroid_path = get_config(TOKEN_RATE, VOCABULARY, str(tmp_path))
     Path(centroid_path).parent.mkdir(parents=True)

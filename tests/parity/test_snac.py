@@ -10,8 +10,8 @@ import json
 import pytest
 import torch
 
-import codec_wrappers
 from codec_wrappers.snac import NOISE_SEED
+from codecfake import codec_loading
 from codecfake.audio import TARGET_RATE, resample
 
 snac = pytest.importorskip("snac")
@@ -22,7 +22,7 @@ NAMES = ["snac_24khz", pytest.param("snac_44khz", marks=pytest.mark.slow)]
 
 @pytest.fixture(scope="module", params=NAMES)
 def wrapper(request):
-    return codec_wrappers.load(request.param, weights="random", seed=0)
+    return codec_loading.load(request.param, weights="random", seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_decoder_noise_is_reproducible_and_leaves_the_global_rng_alone(wrapper, 
 
 
 def test_pretrained_path_loads_the_same_weights(wrapper, wav, checkpoint, wrapper_output):
-    loaded = codec_wrappers.create(wrapper.name)
+    loaded = codec_loading.create(wrapper.name)
     loaded.model = loaded.load_pretrained(wrapper.entry.architecture_params(), checkpoint).eval()
     assert (loaded.resynthesize(wav) - wrapper_output).abs().max().item() <= TOLERANCE
 
@@ -79,4 +79,4 @@ def test_pretrained_path_rejects_another_architecture(wrapper, checkpoint, tmp_p
     (tmp_path / "pytorch_model.bin").symlink_to(checkpoint["model"])
     files = {"config": tmp_path / "config.json", "model": tmp_path / "pytorch_model.bin"}
     with pytest.raises(ValueError, match="codebook_size"):
-        codec_wrappers.create(wrapper.name).load_pretrained(wrapper.entry.architecture_params(), files)
+        codec_loading.create(wrapper.name).load_pretrained(wrapper.entry.architecture_params(), files)

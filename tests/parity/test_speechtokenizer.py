@@ -11,7 +11,7 @@ import json
 import pytest
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 
 speechtokenizer = pytest.importorskip("speechtokenizer")
 
@@ -21,7 +21,7 @@ TOLERANCE = 1e-5
 
 @pytest.fixture(scope="module")
 def wrapper():
-    return codec_wrappers.load(NAME, weights="random", seed=0)
+    return codec_loading.load(NAME, weights="random", seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_wrapper_equals_documented_encode_decode(checkpoint, wav, wrapper_output
 
 
 def test_pretrained_path_loads_the_same_weights(wrapper, checkpoint, wav, wrapper_output):
-    loaded = codec_wrappers.create(NAME)
+    loaded = codec_loading.create(NAME)
     loaded.model = loaded.load_pretrained(wrapper.entry.architecture_params(), checkpoint).eval()
     assert (loaded.resynthesize(wav) - wrapper_output).abs().max().item() <= TOLERANCE
 
@@ -69,5 +69,5 @@ def test_pretrained_path_rejects_another_architecture(wrapper, checkpoint, tmp_p
     config = tmp_path / "config.json"
     config.write_text(json.dumps({**wrapper.entry.architecture_params(), "n_q": 4}))
     with pytest.raises(ValueError, match="n_q"):
-        codec_wrappers.create(NAME).load_pretrained(wrapper.entry.architecture_params(),
+        codec_loading.create(NAME).load_pretrained(wrapper.entry.architecture_params(),
                                                     {**checkpoint, "config": config})

@@ -12,7 +12,7 @@ import json
 import pytest
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 from codecfake.audio import resample
 from tests.parity import upstream
 
@@ -30,7 +30,7 @@ def test_matches_copy_synthesis_script(name, config, tmp_path, speech_16k):
     from academicodec.models.ticodec.env import AttrDict
     from academicodec.models.ticodec.models import Encoder, Generator
 
-    wrapper = codec_wrappers.load(name, weights="random", seed=31)
+    wrapper = codec_loading.load(name, weights="random", seed=31)
     assert wrapper.sample_rate == RATE
     h = AttrDict(json.loads((RECIPE / config).read_text()))
     model = wrapper.model

@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 
 pytest.importorskip("vocos")
 
 
 @pytest.mark.parametrize("name,bandwidth_id", [("vocos_encodec_6", 2), ("vocos_encodec_12", 3)])
 def test_matches_codes_to_features_route(name, bandwidth_id, speech_16k):
-    wrapper = codec_wrappers.load(name, weights="random", seed=5)
+    wrapper = codec_loading.load(name, weights="random", seed=5)
     vocos = wrapper.model
     encodec_model = vocos.feature_extractor.encodec
     encodec_model.set_target_bandwidth(vocos.feature_extractor.bandwidths[bandwidth_id])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-import codec_wrappers
+from codecfake import codec_loading
 from tests.parity import upstream
 
 ROOT = upstream.source_or_skip("decoder", "WavTokenizer")
@@ -22,7 +22,7 @@ def test_small_matches_readme_usage(tmp_path, speech_16k):
 
     from codecfake.audio import resample
 
-    wrapper = codec_wrappers.load("wavtokenizer_small_320_24k_4096", weights="random", seed=13)
+    wrapper = codec_loading.load("wavtokenizer_small_320_24k_4096", weights="random", seed=13)
     assert wrapper.sample_rate == RATE
     torch.save({"state_dict": wrapper.model.state_dict()}, tmp_path / "model.ckpt")
     reference_model = WavTokenizer.from_pretrained0802(str(ROOT / SMALL_CONFIG), str(tmp_path / "model.ckpt"))

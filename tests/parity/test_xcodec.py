@@ -10,8 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-import codec_wrappers
-from codecfake import registry
+from codecfake import codec_loading, registry
 
 transformers = pytest.importorskip("transformers")
 
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.slow  # building the model takes ~10-30 s on 2 shared c
 
 @pytest.fixture(scope="module")
 def wrapper():
-    return codec_wrappers.load(NAME, weights="random", seed=0)
+    return codec_loading.load(NAME, weights="random", seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +67,7 @@ def test_random_codebooks_make_codes_follow_the_input(wrapper, wav):
 
 
 def test_pretrained_path_loads_the_same_weights(wrapper, wav, folder, wrapper_output):
-    loaded = codec_wrappers.create(NAME)
+    loaded = codec_loading.create(NAME)
     files = {"config": folder / "config.json", "model": folder / "model.safetensors"}
     loaded.model = loaded.load_pretrained(wrapper.entry.architecture_params(), files).eval()
     assert (loaded.resynthesize(torch.from_numpy(wav)[None]) - wrapper_output).abs().max().item() <= TOLERANCE
@@ -79,4 +78,4 @@ def test_pretrained_path_rejects_another_architecture(wrapper, folder):
     arch["semantic_model_config"] = {**arch["semantic_model_config"], "num_hidden_layers": 6}
     files = {"config": folder / "config.json", "model": folder / "model.safetensors"}
     with pytest.raises(ValueError, match="semantic_model_config.num_hidden_layers"):
-        codec_wrappers.create(NAME).load_pretrained(arch, files)
+        codec_loading.create(NAME).load_pretrained(arch, files)
