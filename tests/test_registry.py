@@ -1,15 +1,20 @@
 """The registry is data: its taxonomy must equal the paper's Table III, and each entry must be runnable."""
 from __future__ import annotations
 
+import ast
 import csv
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from codecfake import RESOURCES, registry
 from tests.conftest import REPO
 
 SHARED_TAXONOMY = REPO.parent / "shared" / "taxonomy.tsv"
+#: The fields a checkpoint source may have (resources/codecs/README.md): where it comes from, how it is verified.
+SOURCE_FIELDS = {"hub", "revision", "file", "url", "sha256", "lock"}
 
 
 def read_taxonomy(path: Path) -> dict[str, dict]:
@@ -46,6 +51,10 @@ def test_entry_is_complete(entry):
         assert ("url" in spec) != ("hub" in spec), spec
         if "hub" in spec:
             assert {"revision", "file"} <= set(spec), spec
+        assert set(spec) <= SOURCE_FIELDS, spec
+        assert spec.get("lock", True) is True, f"{entry.protocol_name}: `lock` is either absent or true: {spec}"
+        if "sha256" in spec:
+            assert re.fullmatch(r"[0-9a-f]{8,64}", str(spec["sha256"])), spec
     labels = registry.protocol_labels()
     assert entry.QUA in labels["QUA"] and entry.AUX in labels["AUX"] and entry.DEC in labels["DEC"]
 
@@ -53,3 +62,21 @@ def test_entry_is_complete(entry):
 def test_unknown_codec_is_named():
     with pytest.raises(KeyError, match="unknown codec 'NoSuchCodec'"):
         registry.get("NoSuchCodec")
+
+
+def test_default_codecs_are_the_papers_31_and_the_five_are_a_preset():
+    table = read_taxonomy(RESOURCES / "taxonomy.tsv")
+    schema = yaml.safe_load((REPO / "config.schema.yaml").read_text())["properties"]["codecs"]["default"]
+    assert len(schema) == 31 and sorted(schema) == sorted(table)
+    assert yaml.safe_load((REPO / "config.yaml").read_text())["codecs"] == schema
+    preset = yaml.safe_load((REPO / "configs" / "five_codecs.yaml").read_text())["codecs"]
+    assert preset == ["Encodec_6b24k", "Encodec_24b24k", "vocos_encodec_6", "vocos_encodec_12", "DAC24"]
+
+
+def test_codec_wrappers_import_nothing_from_codecfake():
+    """One-way dependency: codecfake -> codec_wrappers (README, architecture)."""
+    for path in sorted((REPO / "codec_wrappers").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(name.split(".")[0] == "codecfake" for name in names), f"{path.name} imports {names}"
