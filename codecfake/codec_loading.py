@@ -23,5 +23,5 @@ def load(name: str, device: str = "cpu", weights: str = "pretrained", weights_di
     if weights not in WEIGHTS_MODES:
         raise ValueError(f"weights must be one of {WEIGHTS_MODES}, got {weights!r}")
     wrapper = create(name)
-    files = ensure_all(wrapper.entry, weights_dir, allow_download=False) if weights == "pretrained" else None
+    files = ensure_all(wrapper.entry, weights_dir) if weights == "pretrained" else None
     return wrapper.load(device=device, files=files, seed=seed)

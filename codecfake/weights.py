@@ -152,12 +152,13 @@ def fetch(entry: CodecEntry, weights_dir=None) -> dict[str, dict]:
     for key, spec in entry.weights.items():
         check_spec(entry, key, spec)
         path = local_path(entry, spec, weights_dir)
+        digest = None
         if path.exists():
             try:
-                verify_local(entry, key, spec, path, weights_dir)
+                digest = verify_local(entry, key, spec, path, weights_dir)
             except (ChecksumMismatch, WeightsUnavailable):
                 delete(path)  # not verifiable or not the pinned bytes: fetch it again from the pinned source
-        if not path.exists():
+        if digest is None:
             if offline():
                 raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}) is not at "
                                          f"{path} and downloads are off (HF_HUB_OFFLINE=1)")
@@ -170,21 +171,19 @@ def fetch(entry: CodecEntry, weights_dir=None) -> dict[str, dict]:
             except Exception as err:
                 raise WeightsUnavailable(f"{entry.protocol_name}: could not download {key!r} ({describe(spec)}) "
                                          f"to {path}: {type(err).__name__}: {err}") from err
-        record = lock_record(weights_dir, path, spec)
-        digest = verify_local(entry, key, spec, path, weights_dir) if record or spec.get("sha256") else \
-            verify(path)  # first download of a `lock: true` file from its pinned source: this is what gets locked
+            locked = spec.get("sha256") or lock_record(weights_dir, path, spec)
+            # The first download of a `lock: true` file from its pinned source is what gets locked.
+            digest = verify_local(entry, key, spec, path, weights_dir) if locked else verify(path)
         records[key] = _write_record(weights_dir, path, spec, digest)
     return records
 
 
-def ensure_all(entry: CodecEntry, weights_dir=None, allow_download: bool = False) -> dict[str, Path]:
+def ensure_all(entry: CodecEntry, weights_dir=None) -> dict[str, Path]:
     """Local paths of all of a configuration's checkpoint files, each verified (sha256 or lock) just now and
-    marked so codec_wrappers' checkpoint_loads() trusts exactly these bytes. Nothing is downloaded unless
-    `allow_download` (then through `fetch`, which also writes the lock)."""
+    marked so codec_wrappers' checkpoint_loads() trusts exactly these bytes. Nothing is downloaded here: `fetch`
+    (the `fetch_weights` rule) does that and writes the lock."""
     if not entry.weights:
         raise WeightsUnavailable(f"{entry.protocol_name}: no weights source in resources/codecs/")
-    if allow_download:
-        fetch(entry, weights_dir)
     files = {}
     for key, spec in entry.weights.items():
         check_spec(entry, key, spec)
