@@ -46,6 +46,28 @@ def require_commit(revision, what: str) -> str:
     return str(revision)
 
 
+def resolve_commit(repo: str, revision: str) -> str:
+    """The full 40-hex commit `revision` names on the hub: itself; the one commit of `repo` a hex prefix starts
+    with; or the commit a branch or tag points to now (which is why such a source must be locked)."""
+    revision = str(revision)
+    if COMMIT.match(revision):
+        return revision
+    if offline():
+        raise DownloadFailed(f"{repo}@{revision}: resolving it to a commit needs the hub (HF_HUB_OFFLINE=1)")
+    from huggingface_hub import HfApi
+
+    try:
+        if re.fullmatch(r"[0-9a-f]{7,39}", revision):
+            found = [c.commit_id for c in HfApi().list_repo_commits(repo) if c.commit_id.startswith(revision)]
+        else:
+            found = [HfApi().model_info(repo, revision=revision).sha]
+    except Exception as err:
+        raise DownloadFailed(f"could not resolve {repo}@{revision}: {type(err).__name__}: {err}") from err
+    if len(found) != 1 or not COMMIT.match(str(found[0])):
+        raise DownloadFailed(f"{repo}@{revision} names {len(found)} commits ({', '.join(map(str, found))}), not one")
+    return found[0]
+
+
 def sha256_of(path: str | os.PathLike) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

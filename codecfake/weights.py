@@ -1,6 +1,7 @@
 """Codec checkpoints: where each comes from (resources/codecs/<family>.yaml), where it lives, and how it is verified.
 
-A source is a hub file `{hub, revision, file}` (revision a 40-hex commit) or a release `{url}`, and it says how
+A source is a hub file `{hub, revision, file}` (revision a 40-hex commit; a locked source may give a commit
+prefix or branch, resolved once by `fetch` and locked) or a release `{url}`, and it says how
 its bytes are verified: `sha256` (full, or the prefix the upstream loader itself checks, as EnCodec's file name
 carries) or `lock: true` (no hash could be known in advance). `fetch` (the `fetch_weights` rule, on a host with
 internet) downloads each file through codecfake.download and writes its commit and full sha256 to the lock
@@ -26,6 +27,7 @@ from codecfake.download import (
     download,
     hub_file,
     offline,
+    resolve_commit,
     verify,
 )
 from codecfake.errors import UserError
@@ -60,11 +62,12 @@ def source(spec: dict) -> dict:
 
 
 def check_spec(entry: CodecEntry, key: str, spec: dict) -> None:
-    """A checkpoint source must name fixed bytes (a hub commit, not a branch) and say how they are verified:
-    `sha256` or `lock: true`."""
-    if "hub" in spec and not COMMIT.match(str(spec.get("revision", ""))):
+    """A checkpoint source must say how its bytes are verified (`sha256` or `lock: true`) and name fixed bytes: a
+    hub file a 40-hex commit, unless it is locked (a commit prefix or branch is then resolved once by `fetch`)."""
+    if "hub" in spec and not COMMIT.match(str(spec.get("revision", ""))) and spec.get("lock") is not True:
         raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}): hub revision is "
-                                 f"not a pinned 40-hex commit sha; pin it in resources/codecs/")
+                                 f"not a pinned 40-hex commit sha; pin it in resources/codecs/ (or mark the source "
+                                 f"`lock: true` to resolve it once, at fetch time, and lock that commit)")
     if not spec.get("sha256") and spec.get("lock") is not True:
         raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}) has neither "
                                  f"`sha256` nor `lock: true` in resources/codecs/, so nothing could verify it")
@@ -99,8 +102,8 @@ def _relative(path: Path, weights_dir) -> str:
     return str(path.relative_to(Path(weights_dir or DEFAULT_DIR)))
 
 
-def _write_record(weights_dir, path: Path, spec: dict, sha256: str) -> dict:
-    record = {"source": source(spec), "commit": spec.get("revision"), "sha256": sha256,
+def _write_record(weights_dir, path: Path, spec: dict, commit: str | None, sha256: str) -> dict:
+    record = {"source": source(spec), "commit": commit, "sha256": sha256,
               "size": path.stat().st_size}
     with _locked(weights_dir):
         table = read_lock(weights_dir)
@@ -134,11 +137,18 @@ def verify_local(entry: CodecEntry, key: str, spec: dict, path: Path, weights_di
     return digest
 
 
-def _download(spec: dict, path: Path) -> None:
+def _download(spec: dict, path: Path, commit: str | None) -> None:
     if "hub" in spec:
-        hub_file(spec["hub"], spec["file"], spec["revision"], dest=path, sha256=spec.get("sha256"))
+        hub_file(spec["hub"], spec["file"], commit, dest=path, sha256=spec.get("sha256"))
     else:
         download(spec["url"], path, sha256=spec.get("sha256"))
+
+
+def _resolve(spec: dict) -> str:
+    try:
+        return resolve_commit(spec["hub"], spec["revision"])
+    except DownloadFailed as err:
+        raise WeightsUnavailable(str(err)) from err
 
 
 def fetch(entry: CodecEntry, weights_dir=None) -> dict[str, dict]:
@@ -152,6 +162,9 @@ def fetch(entry: CodecEntry, weights_dir=None) -> dict[str, dict]:
     for key, spec in entry.weights.items():
         check_spec(entry, key, spec)
         path = local_path(entry, spec, weights_dir)
+        record = lock_record(weights_dir, path, spec)
+        # A locked hub source keeps the commit it was locked at; otherwise its revision is resolved now.
+        commit = (record or {}).get("commit") or (_resolve(spec) if "hub" in spec else None)
         digest = None
         if path.exists():
             try:
@@ -163,7 +176,7 @@ def fetch(entry: CodecEntry, weights_dir=None) -> dict[str, dict]:
                 raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}) is not at "
                                          f"{path} and downloads are off (HF_HUB_OFFLINE=1)")
             try:
-                _download(spec, path)
+                _download(spec, path, commit)
             except DownloadFailed as err:
                 raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r}: {err}") from err
             except ChecksumMismatch:
@@ -171,10 +184,10 @@ def fetch(entry: CodecEntry, weights_dir=None) -> dict[str, dict]:
             except Exception as err:
                 raise WeightsUnavailable(f"{entry.protocol_name}: could not download {key!r} ({describe(spec)}) "
                                          f"to {path}: {type(err).__name__}: {err}") from err
-            locked = spec.get("sha256") or lock_record(weights_dir, path, spec)
             # The first download of a `lock: true` file from its pinned source is what gets locked.
-            digest = verify_local(entry, key, spec, path, weights_dir) if locked else verify(path)
-        records[key] = _write_record(weights_dir, path, spec, digest)
+            digest = verify_local(entry, key, spec, path, weights_dir) if spec.get("sha256") or record else \
+                verify(path)
+        records[key] = _write_record(weights_dir, path, spec, commit, digest)
     return records
 
 

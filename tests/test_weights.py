@@ -86,7 +86,8 @@ def test_pretrained_fails_fast_and_clearly_when_not_fetched(tmp_path, monkeypatc
 
 def test_unpinned_hub_revision_and_unverifiable_source_are_refused(tmp_path):
     entry = registry.get("snac_24khz")
-    branch = _with(entry, lambda spec: {**spec, "revision": "main", "lock": True})
+    branch = _with(entry, lambda spec: {**{k: v for k, v in spec.items() if k != "lock"}, "revision": "main",
+                                        "sha256": "0" * 64})
     with pytest.raises(WeightsUnavailable, match="not a pinned 40-hex commit"):
         weights.ensure_all(branch, tmp_path)
     neither = _with(entry, lambda spec: {key: value for key, value in spec.items() if key not in ("sha256", "lock")})
@@ -203,6 +204,36 @@ def test_fetch_locks_a_download_and_refuses_changed_bytes_later(tmp_path, monkey
         with pytest.raises(ChecksumMismatch):
             weights.fetch(moved, tmp_path)
     assert not (tmp_path / "EnCodec" / "file").exists()
+
+
+def test_fetch_resolves_a_locked_hub_prefix_once_and_keeps_its_commit(tmp_path, monkeypatch):
+    """A `lock: true` hub source named by a commit prefix: fetch downloads it at the full commit, locks that commit
+    and the sha256, and a later fetch (file deleted) asks for the locked commit again, not the prefix."""
+    from types import SimpleNamespace
+
+    asked = []
+
+    def fake_download(repo, file, revision, local_dir):
+        asked.append(revision)
+        target = Path(local_dir) / file
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(RIGHT)
+        return str(target)
+
+    commits = [SimpleNamespace(commit_id="ab" * 20), SimpleNamespace(commit_id=REVISION)]
+    listed = SimpleNamespace(lfs=SimpleNamespace(sha256=hashlib.sha256(RIGHT).hexdigest()), blob_id="x")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", fake_download)
+    monkeypatch.setattr("huggingface_hub.HfApi.list_repo_commits", lambda self, repo, **kwargs: commits)
+    monkeypatch.setattr("huggingface_hub.HfApi.get_paths_info", lambda self, *args, **kwargs: [listed])
+    spec = {"hub": "someone/codec", "revision": REVISION[:7], "file": "g_00300000", "lock": True}
+    entry = dataclasses.replace(registry.get("ticodec_1g1r"), weights={"model": spec})
+    assert weights.fetch(entry, tmp_path)["model"]["commit"] == REVISION
+    commits[:] = [SimpleNamespace(commit_id=REVISION[:7] + "f" * 33)]  # the prefix now names another commit
+    weights.local_path(entry, spec, tmp_path).unlink()
+    weights.fetch(entry, tmp_path)
+    assert asked == [REVISION, REVISION]
+    assert weights.ensure_all(entry, tmp_path)["model"].read_bytes() == RIGHT
 
 
 def test_fetch_replaces_a_present_but_unverified_file(tmp_path, monkeypatch):
