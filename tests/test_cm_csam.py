@@ -1,36 +1,58 @@
-"""CSAM: exact per-batch domain composition; SAM moves the weights and leaves BN running stats alone on pass 2."""
-from collections import Counter
-
+"""CSAM: batches and steps per epoch as the reference sampler makes them; SAM moves the weights and leaves BN
+running stats alone on pass 2."""
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from codecfake.cm.csam import SAM, DomainBatchSampler, apportion, frozen_bn_stats
+from codecfake.cm.csam import SAM, DomainBatchSampler, frozen_bn_stats
 
 
-@pytest.mark.parametrize("sizes,batch", [((300, 100), 14), ((1000, 37), 16), ((7, 5), 4), ((50, 50), 10)])
-def test_every_batch_has_exactly_the_configured_composition(sizes, batch):
-    domains = np.array(["CoRS"] * sizes[0] + ["ASVspoof2019"] * sizes[1])
-    np.random.default_rng(0).shuffle(domains)
+def codecfake_domains(sizes):
+    """A co-training table: the codec domain first, then ASVspoof 2019 (the reference's ConcatDataset order)."""
+    return np.array(["CoRS"] * sizes[0] + ["ASVspoof2019"] * sizes[1])
+
+
+# From the reference CSAMSampler (xieyuankun/Codecfake @ 72c32e2, run outside the repo on a ConcatDataset of these
+# sizes): steps per epoch = len(DataLoader), batches in one pass of its iterator, size of the pass's last batch,
+# and the number of second-domain samples in each of the first 12 batches and over all full batches.
+REFERENCE = [((300, 100), 14, 44, 21, 6, [3] * 10 + [4, 4], {3, 4}),
+             ((740747, 25380), 128, 11576, 5743, 100, [4] * 12, {4, 5})]
+
+
+@pytest.mark.parametrize("sizes,batch,steps,per_pass,last,first12,counts", REFERENCE)
+def test_batches_are_composed_as_the_reference_composes_them(sizes, batch, steps, per_pass, last, first12, counts):
+    domains = codecfake_domains(sizes)
     sampler = DomainBatchSampler(domains, batch, seed=3)
-    total = sum(sizes)
-    for name, size in zip(["CoRS", "ASVspoof2019"], sizes):
-        assert abs(sampler.composition[name] - batch * size / total) < 1
-    assert sum(sampler.composition.values()) == batch
-    for epoch in range(2):
+    assert len(sampler) == steps and sampler.batches_per_pass == per_pass
+    batches = sampler._pass(0)
+    assert len(batches) == per_pass and len(batches[-1]) == last
+    second = [int(np.sum(domains[b] == "ASVspoof2019")) for b in batches]
+    assert second[:12] == first12 and set(second[:-1]) == counts
+
+
+def test_an_epoch_runs_the_reference_steps_over_a_stream_of_passes():
+    domains = codecfake_domains((300, 100))
+    sampler = DomainBatchSampler(domains, 14, seed=5)
+    epochs = []
+    for epoch in range(3):
         sampler.set_epoch(epoch)
-        batches = list(sampler)
-        assert len(batches) == len(sampler) == -(-total // batch)
-        seen = Counter()
-        for indices in batches:
-            assert len(indices) == batch
-            assert Counter(domains[indices].tolist()) == Counter(sampler.composition)
-            seen.update(indices)
-        covered = set(seen)
-        for name in ("CoRS", "ASVspoof2019"):  # each domain is drawn without replacement until used up
-            members = set(np.flatnonzero(domains == name).tolist())
-            assert len(members & covered) == min(len(members), sampler.composition[name] * len(batches))
+        epochs.append(list(sampler))
+    assert [len(e) for e in epochs] == [44, 44, 44]
+    stream = [b for number in range(7) for b in sampler._pass(number)]
+    assert [b for e in epochs for b in e] == stream[:132]  # epochs continue the stream (a resumed run too)
+    for batches in (stream[:21], stream[21:42]):  # one pass: each domain drawn without replacement until used up
+        flat = [i for b in batches for i in b]
+        codec = [i for i in flat if domains[i] == "CoRS"]
+        assert len(codec) == len(set(codec)) == 22 * 10 and len(flat) == 22 * 13
+
+
+def test_a_domain_whose_share_floors_to_zero_is_an_error():
+    """The reference would never draw it (1000 + 37 in batches of 16: int(16 * 37 / 1037) = 0)."""
+    with pytest.raises(ValueError, match="no sample per round"):
+        DomainBatchSampler(codecfake_domains((1000, 37)), 16)
+    with pytest.raises(ValueError, match="two domains"):
+        DomainBatchSampler(["a"] * 5, 2)
 
 
 def test_sampler_is_seeded():
@@ -39,15 +61,7 @@ def test_sampler_is_seeded():
     assert list(first) == list(second)
     first.set_epoch(1)
     assert list(first) != list(second)
-
-
-def test_apportion():
-    assert apportion([2, 1], 6) == [4, 2]
-    assert apportion([1000, 1], 4) == [3, 1]  # every domain keeps a slot
-    with pytest.raises(ValueError):
-        apportion([1, 1, 1], 2)
-    with pytest.raises(ValueError, match="two domains"):
-        DomainBatchSampler(["a"] * 5, 2)
+    assert list(DomainBatchSampler(domains, 8, seed=2)) != list(second)
 
 
 class Tiny(nn.Module):

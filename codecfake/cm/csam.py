@@ -4,8 +4,13 @@ Two parts:
   SAM (Foret et al., ICLR 2021) around a base optimiser (Adam): the gradient at w gives the ascent step
     e = rho * g / ||g||; the gradient at w + e, applied at w, is the update. BatchNorm running statistics are
     frozen on the second pass, so each batch moves them once, as in plain training.
-  DomainBatchSampler: every batch holds each domain in proportion to its size, with the *same* counts in every
-    batch (largest-remainder apportionment), so no batch drifts towards one domain.
+  DomainBatchSampler: the reference's CSAMSampler (xieyuankun/Codecfake CSAM.py). Each round draws int(B * n_d / N)
+    samples of every domain d (in table order, each domain a reshuffled stream), so a round holds B or a few less;
+    the rounds are concatenated and cut into batches of B, which therefore straddle rounds and vary in composition
+    (Codecfake: 123 + 4 per round, batches of 128 with 4 or 5 ASVspoof 2019 trials). A pass is ceil(L / B) rounds
+    (L the largest domain), and an epoch is (number of domains) x ceil(L / B) steps, drawn from a stream of passes
+    that continues across epochs, as the reference's `len(loader)` steps over a restarting iterator do. A domain
+    whose share floors to 0 would never be drawn (the reference silently drops it): that is an error here.
 """
 from __future__ import annotations
 
@@ -73,37 +78,34 @@ def frozen_bn_stats(model: nn.Module):
             layer.track_running_stats = True
 
 
-def apportion(sizes: Sequence[int], batch_size: int) -> list[int]:
-    """Per-batch count of each domain: proportional to its size, summing to batch_size, at least 1 each."""
-    sizes = np.asarray(sizes, dtype=np.float64)
-    if batch_size < len(sizes):
-        raise ValueError(f"batch size {batch_size} cannot hold one sample of each of {len(sizes)} domains")
-    quotas = batch_size * sizes / sizes.sum()
-    counts = np.floor(quotas).astype(int)
-    for index in np.argsort(-(quotas - counts), kind="stable")[: batch_size - counts.sum()]:
-        counts[index] += 1
-    while (counts == 0).any():
-        counts[int(np.argmax(counts))] -= 1
-        counts[int(np.flatnonzero(counts == 0)[0])] += 1
-    return counts.tolist()
+def round_counts(sizes: Sequence[int], batch_size: int) -> list[int]:
+    """Samples of each domain per round: int(batch_size * size / total), the reference's floors."""
+    total = sum(sizes)
+    return [int(size / total * batch_size) for size in sizes]
 
 
 class DomainBatchSampler(Sampler[list[int]]):
-    """Batches of dataset indices with a fixed per-domain composition (see `apportion`).
+    """Batches of dataset indices composed as the reference's CSAM sampler composes them (module docstring).
 
-    Within a domain, indices follow a seeded permutation, renewed each time the domain is used up, so every
-    sample of a domain is seen once per pass over it; an epoch is ceil(N / batch_size) batches.
+    Deterministic in (seed, epoch): pass p of the stream is drawn from a generator seeded with (seed, p), so a
+    resumed run sees the batches an uninterrupted one sees.
     """
 
     def __init__(self, domains: Sequence[str], batch_size: int, seed: int = 0):
         domains = np.asarray(domains).astype(str)
-        self.names = sorted(set(domains.tolist()))
+        self.names = list(dict.fromkeys(domains.tolist()))
         if len(self.names) < 2:
             raise ValueError(f"CSAM needs at least two domains to balance, found {self.names}")
         self.groups = [np.flatnonzero(domains == name) for name in self.names]
-        self.composition = dict(zip(self.names, apportion([g.size for g in self.groups], batch_size)))
+        self.composition = dict(zip(self.names, round_counts([g.size for g in self.groups], batch_size)))
+        empty = [name for name, count in self.composition.items() if count == 0]
+        if empty:
+            raise ValueError(f"batch size {batch_size} gives domain(s) {empty} no sample per round "
+                             f"(int(batch_size * share) = 0); raise the batch size")
         self.batch_size = batch_size
-        self.batches = math.ceil(domains.size / batch_size)
+        self.rounds = math.ceil(max(g.size for g in self.groups) / batch_size)
+        self.batches_per_pass = math.ceil(self.rounds * sum(self.composition.values()) / batch_size)
+        self.steps = len(self.names) * self.rounds
         self.seed = seed
         self.epoch = 0
 
@@ -111,19 +113,30 @@ class DomainBatchSampler(Sampler[list[int]]):
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return self.batches
+        return self.steps
+
+    def _pass(self, number: int) -> list[list[int]]:
+        rng = np.random.default_rng([self.seed, number])
+        streams = [_Stream(group, rng) for group in self.groups]
+        flat = np.concatenate([stream.take(self.composition[name])
+                               for _ in range(self.rounds) for name, stream in zip(self.names, streams)])
+        return [flat[i:i + self.batch_size].tolist() for i in range(0, flat.size, self.batch_size)]
 
     def __iter__(self):
-        rng = np.random.default_rng([self.seed, self.epoch])
-        streams = [_Stream(group, rng) for group in self.groups]
-        for _ in range(self.batches):
-            batch = np.concatenate([stream.take(self.composition[name])
-                                    for name, stream in zip(self.names, streams)])
-            yield rng.permutation(batch).tolist()
+        first = self.epoch * self.steps
+        number, offset = divmod(first, self.batches_per_pass)
+        batches = self._pass(number)
+        for _ in range(self.steps):
+            if offset == len(batches):
+                number, offset = number + 1, 0
+                batches = self._pass(number)
+            yield batches[offset]
+            offset += 1
 
 
 class _Stream:
-    """Endless sequence of a domain's indices: consecutive seeded permutations."""
+    """Endless sequence of a domain's indices: consecutive seeded permutations (the reference restarts a
+    RandomSampler when a domain runs out)."""
 
     def __init__(self, indices: np.ndarray, rng: np.random.Generator):
         self.indices, self.rng = indices, rng

@@ -175,7 +175,8 @@ class Trainer:
             except ValueError as err:
                 raise UserError(f"train.csam: {err}; add an external set (train_set.external) or pick a "
                                 f"domain_column with several values") from err
-            print(f"csam: batches of {batch} composed as {self.sampler.composition} by {column}", file=sys.stderr)
+            print(f"csam: rounds of {self.sampler.composition} by {column} cut into batches of {batch}, "
+                  f"{len(self.sampler)} steps per epoch", file=sys.stderr)
         else:
             self.sampler = ShuffledBatchSampler(len(train_table), batch, self.seed)
         self.workers = loader_workers(self.cfg["workers"], self.device)
