@@ -110,7 +110,7 @@ def test_config_names_that_become_paths_are_validated(where):
     from snakemake.exceptions import WorkflowError
     from snakemake.utils import validate
 
-    from tests.workflow import REPO
+    from tests.tinyrun import REPO
 
     def config(name):
         if where == "cm.models[].name":
