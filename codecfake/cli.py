@@ -187,7 +187,7 @@ def register(commands: SimpleNamespace) -> None:
     p.add_argument("--format", default="table", choices=["table", "tsv"])
     p.set_defaults(func=cmd_codecs)
 
-    p = fetch.add_parser("codec-weights", help="download and verify codec checkpoints ahead of a run")
+    p = fetch.add_parser("codec-weights", help="download, verify and lock codec checkpoints ahead of a run")
     p.add_argument("--codecs", nargs="+", required=True)
     p.add_argument("--weights-dir", default="weights")
     p.set_defaults(func=cmd_fetch_codec_weights)
