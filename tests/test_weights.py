@@ -306,3 +306,24 @@ def test_vctk_download_extracts_into_root(tmp_path):
         root = download_vctk(tmp_path / "data" / "VCTK-Corpus-0.92", url, hashlib.sha256(buffer.getvalue()).hexdigest())
     assert read_vctk(root)[0]["utt_id"].tolist() == ["p225_001"]
     assert sorted(p.name for p in root.parent.iterdir()) == ["VCTK-Corpus-0.92", "VCTK-Corpus-0.92.zip"]
+
+
+def test_ssl_frontend_fetch_follows_the_same_policy(tmp_path, monkeypatch):
+    """The SSL front-end fetch goes through the same hub_file: a file unlike the hub's digest is deleted."""
+    from types import SimpleNamespace
+
+    from codecfake.cm.models.ssl_frontend import SSLWeightsUnavailable, fetch
+
+    def fake_download(repo, file, revision, cache_dir):
+        target = Path(cache_dir) / file
+        target.write_bytes(WRONG)
+        return str(target)
+
+    listed = SimpleNamespace(path="model.safetensors", lfs=SimpleNamespace(sha256=hashlib.sha256(RIGHT).hexdigest()),
+                             blob_id="x")
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    monkeypatch.setattr("huggingface_hub.hf_hub_download", fake_download)
+    monkeypatch.setattr("huggingface_hub.HfApi.get_paths_info", lambda self, *args, **kwargs: [listed])
+    with pytest.raises(SSLWeightsUnavailable, match="does not match|git blob id does not match"):
+        fetch("someone/ssl", REVISION, tmp_path)
+    assert list(tmp_path.iterdir()) == []
