@@ -20,7 +20,7 @@ import torch
 import yaml
 
 from codecfake import RESOURCES
-from codecfake.download import download, sha256_of
+from codecfake.download import download, offline, sha256_of
 from codecfake.errors import UserError
 
 RELEASED = RESOURCES / "cm" / "released.yaml"
@@ -51,8 +51,6 @@ def entry_for_digest(digest: str) -> tuple[str, dict] | None:
 def fetch(name: str, weights_dir: str | Path) -> Path:
     """The released file of `name` under weights_dir/cm (downloaded once, sha256-verified; HF_HUB_OFFLINE=1 or no
     network fails at once, saying where to put the file)."""
-    from codecfake.weights import offline
-
     entry = released()[name]
     path = Path(weights_dir) / "cm" / f"{name}{Path(entry['url']).suffix}"
     if path.is_file():
