@@ -85,9 +85,9 @@ class SSLFrontend(nn.Module):
             except OSError as err:
                 raise SSLWeightsUnavailable(
                     f"SSL front-end {pretrained}@{revision} is not in the cache {cache_dir} and cannot be downloaded "
-                    f"({type(err).__name__}). Run `snakemake fetch_ssl_weights` (or `codecfake cm-fetch-ssl`) where "
-                    f"there is internet, or give arch.ssl.config with pretrained: null for a random-weight test "
-                    f"run.") from err
+                    f"({type(err).__name__}). Run `snakemake fetch_ssl_weights` (or `codecfake fetch ssl-weights`) "
+                    f"where there is internet, or give arch.ssl.config with pretrained: null for a random-weight "
+                    f"test run.") from err
         else:
             self.model = model_class(config_class.from_dict(overrides))
         if layer and self.model.config.do_stable_layer_norm:
