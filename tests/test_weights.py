@@ -141,6 +141,12 @@ ENTRIES = sorted(registry.codecs())
 def test_wrong_bytes_under_the_right_name_are_refused_and_deleted(tmp_path, name):
     """Every configuration's files, verified by sha256 and by the lock: wrong bytes never load."""
     entry = registry.get(name)
+    paths = _place(entry, tmp_path, WRONG)  # as registered: its sha256 refuses them, or (lock: true) no lock record
+    with pytest.raises((ChecksumMismatch, WeightsUnavailable), match="does not match|bytes, expected|unverified"):
+        weights.ensure_all(entry, tmp_path)
+    for path in paths:
+        path.unlink(missing_ok=True)
+
     by_sha = _with(entry, _sha256_pinned)
     paths = _place(by_sha, tmp_path, WRONG)
     with pytest.raises(ChecksumMismatch, match="does not match"):
