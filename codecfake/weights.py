@@ -84,9 +84,10 @@ def read_lock(weights_dir) -> dict:
 
 
 @contextmanager
-def _locked(weights_dir):
-    """Exclusive access to the lock file: fetch jobs of several codecs may record files at the same time."""
-    guard = lock_path(weights_dir).with_suffix(".flock")
+def _exclusive(path: Path):
+    """Exclusive access to `path` among processes: the fetch jobs of several codecs run at once, share the lock
+    file, and some share a checkpoint (both EnCodec configurations, the three TiCodec ones)."""
+    guard = path.with_name(path.name + ".flock")
     guard.parent.mkdir(parents=True, exist_ok=True)
     with open(guard, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -105,7 +106,7 @@ def _relative(path: Path, weights_dir) -> str:
 def _write_record(weights_dir, path: Path, spec: dict, commit: str | None, sha256: str) -> dict:
     record = {"source": source(spec), "commit": commit, "sha256": sha256,
               "size": path.stat().st_size}
-    with _locked(weights_dir):
+    with _exclusive(lock_path(weights_dir)):
         table = read_lock(weights_dir)
         table[_relative(path, weights_dir)] = record
         target = lock_path(weights_dir)
@@ -162,33 +163,39 @@ def fetch(entry: CodecEntry, weights_dir=None) -> dict[str, dict]:
     for key, spec in entry.weights.items():
         check_spec(entry, key, spec)
         path = local_path(entry, spec, weights_dir)
-        record = lock_record(weights_dir, path, spec)
-        # A locked hub source keeps the commit it was locked at; otherwise its revision is resolved now.
-        commit = (record or {}).get("commit") or (_resolve(spec) if "hub" in spec else None)
-        digest = None
-        if path.exists():
-            try:
-                digest = verify_local(entry, key, spec, path, weights_dir)
-            except (ChecksumMismatch, WeightsUnavailable):
-                delete(path)  # not verifiable or not the pinned bytes: fetch it again from the pinned source
-        if digest is None:
-            if offline():
-                raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}) is not at "
-                                         f"{path} and downloads are off (HF_HUB_OFFLINE=1)")
-            try:
-                _download(spec, path, commit)
-            except DownloadFailed as err:
-                raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r}: {err}") from err
-            except ChecksumMismatch:
-                raise
-            except Exception as err:
-                raise WeightsUnavailable(f"{entry.protocol_name}: could not download {key!r} ({describe(spec)}) "
-                                         f"to {path}: {type(err).__name__}: {err}") from err
-            # The first download of a `lock: true` file from its pinned source is what gets locked.
-            digest = verify_local(entry, key, spec, path, weights_dir) if spec.get("sha256") or record else \
-                verify(path)
-        records[key] = _write_record(weights_dir, path, spec, commit, digest)
+        with _exclusive(path):
+            records[key] = _fetch_file(entry, key, spec, path, weights_dir)
     return records
+
+
+def _fetch_file(entry: CodecEntry, key: str, spec: dict, path: Path, weights_dir) -> dict:
+    """One checkpoint file of `fetch`, while no other fetch touches it."""
+    record = lock_record(weights_dir, path, spec)
+    # A locked hub source keeps the commit it was locked at; otherwise its revision is resolved now.
+    commit = (record or {}).get("commit") or (_resolve(spec) if "hub" in spec else None)
+    digest = None
+    if path.exists():
+        try:
+            digest = verify_local(entry, key, spec, path, weights_dir)
+        except (ChecksumMismatch, WeightsUnavailable):
+            delete(path)  # not verifiable or not the pinned bytes: fetch it again from the pinned source
+    if digest is None:
+        if offline():
+            raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}) is not at "
+                                     f"{path} and downloads are off (HF_HUB_OFFLINE=1)")
+        try:
+            _download(spec, path, commit)
+        except DownloadFailed as err:
+            raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r}: {err}") from err
+        except ChecksumMismatch:
+            raise
+        except Exception as err:
+            raise WeightsUnavailable(f"{entry.protocol_name}: could not download {key!r} ({describe(spec)}) "
+                                     f"to {path}: {type(err).__name__}: {err}") from err
+        # The first download of a `lock: true` file from its pinned source is what gets locked.
+        digest = verify_local(entry, key, spec, path, weights_dir) if spec.get("sha256") or record else \
+            verify(path)
+    return _write_record(weights_dir, path, spec, commit, digest)
 
 
 def ensure_all(entry: CodecEntry, weights_dir=None) -> dict[str, Path]:
