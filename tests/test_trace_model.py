@@ -75,6 +75,29 @@ def test_class_weights_and_ignored_labels():
     assert float(total) == 0.0 and per_head == {}  # a batch with no labelled trial adds nothing, not NaN
 
 
+def test_defaults_are_the_tracing_codes_weights():
+    """CodecFake-Source-Tracing train.py: CrossEntropyLoss weights [0.1, 0.9] (binary), [0.1, 0.3, 0.3, 0.3]
+    (AUX, VQ), [0.1, 0.45, 0.45] (DEC); head weights softmax of equal values = 1/K."""
+    table = class_weight_table(["binary", "VQ", "AUX", "DEC"], "reference", np.zeros((1, 4), dtype=int))
+    assert table == {"binary": [0.1, 0.9], "VQ": [0.1, 0.3, 0.3, 0.3], "AUX": [0.1, 0.3, 0.3, 0.3],
+                     "DEC": [0.1, 0.45, 0.45]}
+    logits, targets = _batch()
+    loss = MultiTaskLoss(["binary", "VQ"], class_weights={k: table[k] for k in ("binary", "VQ")})
+    expected = (F.cross_entropy(logits["binary"], targets[:, 0], weight=torch.tensor([0.1, 0.9]))
+                + F.cross_entropy(logits["VQ"], targets[:, 1], weight=torch.tensor([0.1, 0.3, 0.3, 0.3]))) / 2
+    assert torch.isclose(loss(logits, targets)[0], expected)
+
+
+def test_score_without_a_binary_head_is_the_tracing_codes():
+    """1 - (P_spoof,VQ * P_spoof,AUX * P_spoof,DEC)^(1/3), P_spoof = 1 - P(REAL): here (0.5 * 0.8 * 0.2)^(1/3)
+    = 0.4309."""
+    from codecfake.trace.predict import bonafide_score
+    probabilities = {"VQ": np.array([[0.5, 0.5, 0.0, 0.0]]), "AUX": np.array([[0.2, 0.1, 0.3, 0.4]]),
+                     "DEC": np.array([[0.8, 0.1, 0.1]])}
+    assert np.exp(bonafide_score(probabilities)) == pytest.approx([1 - 0.43088694])
+    assert bonafide_score({"binary": np.array([[0.25, 0.75]])}) == pytest.approx([np.log(0.75)])
+
+
 def test_balanced_class_weights_invert_frequencies():
     assert balanced_class_weights(np.array([0, 1, 2, 0, 1, 2]), 4) == [1.0, 1.0, 1.0, 0.0]
     weights = balanced_class_weights(np.array([0, 1, 1, 1, IGNORE]), 2)
@@ -90,14 +113,14 @@ def test_learned_weights_follow_uncertainty_weighting():
     logits, targets = _batch()
     loss = MultiTaskLoss(["binary", "VQ"], learnable=True)
     total, per_head = loss(logits, targets)
-    assert torch.isclose(total, per_head["binary"] + per_head["VQ"])  # s_i = 0 at the start
-    # With the head losses held fixed, minimising over s_i gives s_i = log CE_i: the noisier head gets weight 1/CE.
+    assert torch.isclose(total, (per_head["binary"] + per_head["VQ"]) / 2)  # s_i = 0 at the start; w_i = 1/K
+    # With the head losses held fixed, minimising over s_i gives s_i = log CE_i: the noisier head gets w_i / CE.
     optimizer = torch.optim.Adam(loss.parameters(), lr=0.05)
     for _ in range(600):
         optimizer.zero_grad()
         loss(logits, targets)[0].backward()
         optimizer.step()
-    expected = {task: 1 / float(value) for task, value in per_head.items()}
+    expected = {task: 0.5 / float(value) for task, value in per_head.items()}
     weights = loss.effective_weights()
     for task in expected:
         assert weights[task] == pytest.approx(expected[task], rel=0.02)

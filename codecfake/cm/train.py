@@ -1,10 +1,12 @@
-"""Training one CM: weighted cross-entropy, Adam (or CSAM), model selection on the dev set, resumable.
+"""The one training loop of CMs and tracers: Adam (or CSAM), AMP and loader workers on CUDA, a progress bar, a dev
+pass, a resumable checkpoint and the training log every epoch, model selection on the dev set.
 
-Every epoch ends with a dev-set pass (EER, loss), a checkpoint holding everything needed to continue (model,
+Every epoch ends with a dev-set pass, a checkpoint holding everything needed to continue (model, loss module,
 optimiser, scheduler, loss scaler, RNG states, history) and the training log. Rerunning after a crash continues
 after the last complete epoch and ends with the same model as an uninterrupted run. Checkpoints carry a
 fingerprint of the spec (epochs excepted, so training can be extended) and of the data; stale ones are ignored.
-The best epoch by dev EER (ties: dev loss) becomes model.pt. Evaluation sets never enter here.
+`Trainer` is the loop; `CMTrainer` (here) and codecfake.trace.train's `TracerTrainer` fill in the model, data,
+loss and dev metrics. A CM's best epoch by dev EER (ties: dev loss) becomes model.pt. Evaluation sets never enter.
 """
 from __future__ import annotations
 
@@ -46,8 +48,12 @@ CHECKPOINT = "epoch_{:04d}.pt"
 @dataclass(frozen=True)
 class TrainResult:
     best_epoch: int
-    best_dev_eer: float
     epochs_run: int
+    best: dict  # the best epoch's dev metrics (the dev_* columns of its training-log row)
+
+    @property
+    def best_dev_eer(self) -> float:
+        return self.best["dev_eer"]
 
 
 def seed_everything(seed: int) -> None:
@@ -137,7 +143,10 @@ def _set_rng_state(state: dict) -> None:
 
 
 class Trainer:
-    """One CM's training state; `run` trains the remaining epochs."""
+    """The loop; subclasses build the model, datasets and loss module and evaluate the dev set (hooks below)."""
+
+    #: column order of train_log.tsv (None: the rows' own order)
+    log_columns: list[str] | None = None
 
     def __init__(self, spec: dict, train_table: pd.DataFrame, dev_table: pd.DataFrame, out_dir: str | Path,
                  device: str = "auto", cache_dir: str | None = None, progress: bool = True):
@@ -152,49 +161,67 @@ class Trainer:
         self.dtype = amp_dtype(self.cfg["amp"], self.device)
         if self.cfg["amp"] and self.dtype is None:
             print("amp: off (mixed precision needs CUDA; training in float32)", file=sys.stderr)
-        self.model = build_model(spec, cache_dir).to(self.device)
+        self.model = self.build_model(cache_dir).to(self.device)
         self.spec_offline = offline_spec(self.model, spec)
-        for name, table in (("train", train_table), ("dev", dev_table)):
-            present = set(table["label"])
-            if present != {"bonafide", "spoof"}:
-                raise UserError(f"{name} set needs bona fide and spoof trials, has only {sorted(present)}")
         self.fingerprint = fingerprint(spec, train_table, dev_table)
-        crop = self.cfg["crop_samples"]
-        self.train_set = CropDataset(train_table, crop, train=True, rawboost=self.cfg["rawboost"], seed=self.seed,
-                                     crop=self.cfg["crop"])
-        self.dev_set = CropDataset(dev_table, crop, train=False)
-        self.dev_labels = label_codes(dev_table)
-        batch = self.cfg["batch_size"]
-        csam = self.cfg["csam"]
-        if csam["enabled"]:
-            column = csam["domain_column"]
-            if column not in train_table.columns:
-                raise UserError(f"train.csam.domain_column: no trial column {column!r}")
-            try:
-                self.sampler = DomainBatchSampler(train_table[column].to_numpy(), batch, self.seed)
-            except ValueError as err:
-                raise UserError(f"train.csam: {err}; add an external set (train_set.external) or pick a "
-                                f"domain_column with several values") from err
-            print(f"csam: rounds of {self.sampler.composition} by {column} cut into batches of {batch}, "
-                  f"{len(self.sampler)} steps per epoch", file=sys.stderr)
-        else:
-            self.sampler = ShuffledBatchSampler(len(train_table), batch, self.seed)
+        self.train_set, self.dev_set = self.build_datasets(train_table, dev_table)
+        self.criterion = self.build_criterion().to(self.device)
+        self.sampler = self._sampler(train_table)
         self.workers = loader_workers(self.cfg["workers"], self.device)
-        params = [p for p in self.model.parameters() if p.requires_grad]
+        params = [p for p in [*self.model.parameters(), *self.criterion.parameters()] if p.requires_grad]
         self.optimizer = torch.optim.Adam(params, lr=self.cfg["lr"], betas=tuple(self.cfg["betas"]),
                                           weight_decay=self.cfg["weight_decay"])
-        self.sam = SAM(params, self.optimizer, csam["rho"]) if csam["enabled"] else None
+        self.sam = SAM(params, self.optimizer, self.cfg["csam"]["rho"]) if self.cfg["csam"]["enabled"] else None
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, lr_factor(self.cfg["scheduler"], len(self.sampler), self.cfg["epochs"], self.cfg["lr"]))
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.dtype == torch.float16)
-        weights = torch.zeros(2)
-        weights[SPOOF_LABEL] = self.cfg["class_weights"]["spoof"]
-        weights[BONAFIDE_LABEL] = self.cfg["class_weights"]["bonafide"]
-        self.criterion = torch.nn.CrossEntropyLoss(weight=weights.to(self.device))
         self.history: list[dict] = []
-        self.best: tuple[float, float] = (math.inf, math.inf)
+        self.best: tuple[float, ...] = ()  # selection key of the best epoch so far
         self.start_epoch = 0
         self._resume()
+
+    # -- hooks -------------------------------------------------------------------------------------------------
+    def build_model(self, cache_dir: str | None) -> torch.nn.Module:
+        raise NotImplementedError
+
+    def build_datasets(self, train_table: pd.DataFrame, dev_table: pd.DataFrame):
+        """(train set, dev set) yielding (waveform, target)."""
+        raise NotImplementedError
+
+    def build_criterion(self) -> torch.nn.Module:
+        """The loss module (its parameters, if any, train with the model)."""
+        raise NotImplementedError
+
+    def loss(self, outputs, target: torch.Tensor) -> torch.Tensor:
+        return self.criterion(outputs, target)
+
+    def evaluate(self) -> tuple[dict, tuple[float, ...]]:
+        """Dev metrics for the log (dev_loss among them) and the selection key (lower is better)."""
+        raise NotImplementedError
+
+    def best_payload(self, epoch: int) -> dict:
+        """What model.pt holds (besides `fingerprint`, added here)."""
+        raise NotImplementedError
+
+    def describe(self, row: dict) -> str:
+        return f"dev loss {row['dev_loss']:.4f}"
+
+    # -- set-up --------------------------------------------------------------------------------------------
+    def _sampler(self, train_table: pd.DataFrame) -> Sampler:
+        batch, csam = self.cfg["batch_size"], self.cfg["csam"]
+        if not csam["enabled"]:
+            return ShuffledBatchSampler(len(train_table), batch, self.seed)
+        column = csam["domain_column"]
+        if column not in train_table.columns:
+            raise UserError(f"train.csam.domain_column: no trial column {column!r}")
+        try:
+            sampler = DomainBatchSampler(train_table[column].to_numpy(), batch, self.seed)
+        except ValueError as err:
+            raise UserError(f"train.csam: {err}; add an external set (train_set.external) or pick a "
+                            f"domain_column with several values") from err
+        print(f"csam: rounds of {sampler.composition} by {column} cut into batches of {batch}, "
+              f"{len(sampler)} steps per epoch", file=sys.stderr)
+        return sampler
 
     # -- state -------------------------------------------------------------------------------------------------
     def _resume(self) -> None:
@@ -202,6 +229,7 @@ class Trainer:
         if checkpoint is None:
             return
         self.model.load_state_dict(checkpoint["model"])
+        self.criterion.load_state_dict(checkpoint["criterion"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
         self.scheduler.load_state_dict(checkpoint["scheduler"])
         self.scaler.load_state_dict(checkpoint["scaler"])
@@ -212,34 +240,34 @@ class Trainer:
 
     def _checkpoint(self, epoch: int, improved: bool) -> None:
         state = {"epoch": epoch, "fingerprint": self.fingerprint, "model": self.model.state_dict(),
-                 "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                 "scaler": self.scaler.state_dict(), "history": self.history, "best": list(self.best),
-                 "rng": _rng_state()}
+                 "criterion": self.criterion.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "scheduler": self.scheduler.state_dict(), "scaler": self.scaler.state_dict(),
+                 "history": self.history, "best": list(self.best), "rng": _rng_state()}
         if improved:
-            _save_atomic({"spec": self.spec_offline, "model": self.model.state_dict(), "epoch": epoch + 1,
-                          "dev_eer": self.best[0], "fingerprint": self.fingerprint}, self.checkpoints / "best.pt")
+            _save_atomic({**self.best_payload(epoch + 1), "fingerprint": self.fingerprint},
+                         self.checkpoints / "best.pt")
         _save_atomic(state, self.checkpoints / CHECKPOINT.format(epoch + 1))
         for old in sorted(self.checkpoints.glob("epoch_*.pt"))[:-max(1, self.cfg["keep_checkpoints"])]:
             old.unlink()
 
     def _write_log(self) -> None:
-        write_tsv_atomic(pd.DataFrame(self.history, columns=LOG_COLUMNS), self.out / "train_log.tsv")
+        write_tsv_atomic(pd.DataFrame(self.history, columns=self.log_columns), self.out / "train_log.tsv")
 
     # -- steps ---------------------------------------------------------------------------------------------
-    def _loss(self, wave: torch.Tensor, label: torch.Tensor) -> torch.Tensor:
+    def _loss(self, wave: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         with autocast(self.device, self.dtype):
-            logits = self.model(wave)
-        return self.criterion(logits.float(), label)
+            outputs = self.model(wave)
+        return self.loss(outputs, target)
 
-    def _step(self, wave: torch.Tensor, label: torch.Tensor) -> float:
+    def _step(self, wave: torch.Tensor, target: torch.Tensor) -> float:
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self._loss(wave, label)
+        loss = self._loss(wave, target)
         self.scaler.scale(loss).backward()
         if self.sam is not None:
             self.sam.ascend(grad_scale=self.scaler.get_scale() if self.scaler.is_enabled() else 1.0)
             self.optimizer.zero_grad(set_to_none=True)
             with frozen_bn_stats(self.model):
-                self.scaler.scale(self._loss(wave, label)).backward()
+                self.scaler.scale(self._loss(wave, target)).backward()
             self.sam.descend_back()
         self.scaler.step(self.optimizer)
         self.scaler.update()
@@ -248,6 +276,7 @@ class Trainer:
 
     def _train_epoch(self, epoch: int) -> tuple[float, int]:
         self.model.train()
+        self.criterion.train()
         self.train_set.set_epoch(epoch)
         self.sampler.set_epoch(epoch)
         loader = DataLoader(self.train_set, batch_sampler=self.sampler, num_workers=self.workers,
@@ -255,20 +284,13 @@ class Trainer:
         total, seen = 0.0, 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{self.cfg['epochs']}", file=sys.stderr,
                    disable=not self.progress, mininterval=10)
-        for wave, label in bar:
-            wave, label = wave.to(self.device, non_blocking=True), label.to(self.device, non_blocking=True)
-            loss = self._step(wave, label)
-            total += loss * label.numel()
-            seen += label.numel()
+        for wave, target in bar:
+            wave, target = wave.to(self.device, non_blocking=True), target.to(self.device, non_blocking=True)
+            loss = self._step(wave, target)
+            total += loss * target.size(0)
+            seen += target.size(0)
             bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
         return total / max(seen, 1), seen
-
-    def _dev(self) -> tuple[float, float]:
-        logits = predict_logits(self.model, self.dev_set, self.cfg["batch_size"], self.device, self.dtype,
-                                self.workers, self.progress, desc="dev")
-        labels = torch.as_tensor(self.dev_labels, device=self.device)
-        loss = float(self.criterion(torch.as_tensor(logits, device=self.device), labels))
-        return loss, eer_of_labels(self.dev_labels, bonafide_score(logits))
 
     def run(self) -> TrainResult:
         epochs = self.cfg["epochs"]
@@ -276,17 +298,20 @@ class Trainer:
             started = time.perf_counter()
             lr = self.optimizer.param_groups[0]["lr"]
             train_loss, seen = self._train_epoch(epoch)
-            dev_loss, dev_eer = self._dev()
-            key = (dev_eer if np.isfinite(dev_eer) else math.inf, dev_loss)
-            improved = key < self.best
+            self.model.eval()
+            self.criterion.eval()
+            metrics, key = self.evaluate()
+            key = tuple(k if np.isfinite(k) else math.inf for k in key)
+            improved = not self.best or key < self.best
             if improved:
                 self.best = key
             seconds = time.perf_counter() - started
-            self.history.append({"epoch": epoch + 1, "lr": lr, "train_loss": round(train_loss, 6),
-                                 "dev_loss": round(dev_loss, 6), "dev_eer": round(dev_eer, 6), "best": improved,
-                                 "seconds": round(seconds, 2), "samples_per_second": round(seen / seconds, 2)})
-            print(f"epoch {epoch + 1}/{epochs}: train loss {train_loss:.4f}, dev loss {dev_loss:.4f}, "
-                  f"dev EER {dev_eer:.4f}{' (best)' if improved else ''}", file=sys.stderr)
+            row = {"epoch": epoch + 1, "lr": lr, "train_loss": round(train_loss, 6),
+                   **{name: round(value, 6) if isinstance(value, float) else value for name, value in metrics.items()},
+                   "best": improved, "seconds": round(seconds, 2), "samples_per_second": round(seen / seconds, 2)}
+            self.history.append(row)
+            print(f"epoch {epoch + 1}/{epochs}: train loss {train_loss:.4f}, {self.describe(row)}"
+                  f"{' (best)' if improved else ''}", file=sys.stderr)
             self._checkpoint(epoch, improved)
             self._write_log()
         self._write_log()
@@ -300,9 +325,55 @@ class Trainer:
         if best["fingerprint"] != self.fingerprint:
             raise UserError(f"{best_path} belongs to another spec or data; delete {self.checkpoints} and rerun")
         _save_atomic(best, self.out / "model.pt")
-        return TrainResult(best["epoch"], best["dev_eer"], len(self.history))
+        row = self.history[best["epoch"] - 1]
+        return TrainResult(best["epoch"], len(self.history), {k: v for k, v in row.items() if k.startswith("dev_")})
+
+
+class CMTrainer(Trainer):
+    """A binary CM: weighted cross-entropy; selection on dev EER of the bona fide logit, then dev loss."""
+
+    log_columns = LOG_COLUMNS
+
+    def build_model(self, cache_dir):
+        return build_model(self.spec, cache_dir)
+
+    def build_datasets(self, train_table, dev_table):
+        for name, table in (("train", train_table), ("dev", dev_table)):
+            present = set(table["label"])
+            if present != {"bonafide", "spoof"}:
+                raise UserError(f"{name} set needs bona fide and spoof trials, has only {sorted(present)}")
+        crop = self.cfg["crop_samples"]
+        self.dev_labels = label_codes(dev_table)
+        return (CropDataset(train_table, crop, train=True, rawboost=self.cfg["rawboost"], seed=self.seed,
+                            crop=self.cfg["crop"]),
+                CropDataset(dev_table, crop, train=False))
+
+    def build_criterion(self):
+        weights = torch.zeros(2)
+        weights[SPOOF_LABEL] = self.cfg["class_weights"]["spoof"]
+        weights[BONAFIDE_LABEL] = self.cfg["class_weights"]["bonafide"]
+        return torch.nn.CrossEntropyLoss(weight=weights)
+
+    def loss(self, outputs, target):
+        return self.criterion(outputs.float(), target)
+
+    def evaluate(self):
+        logits = predict_logits(self.model, self.dev_set, self.cfg["batch_size"], self.device, self.dtype,
+                                self.workers, self.progress, desc="dev")
+        labels = torch.as_tensor(self.dev_labels, device=self.device)
+        with torch.no_grad():
+            loss = float(self.criterion(torch.as_tensor(logits, device=self.device), labels))
+        eer = eer_of_labels(self.dev_labels, bonafide_score(logits))
+        return {"dev_loss": loss, "dev_eer": eer}, (eer, loss)
+
+    def best_payload(self, epoch):
+        return {"spec": self.spec_offline, "model": self.model.state_dict(), "epoch": epoch,
+                "dev_eer": self.history[-1]["dev_eer"]}
+
+    def describe(self, row):
+        return f"dev loss {row['dev_loss']:.4f}, dev EER {row['dev_eer']:.4f}"
 
 
 def train(spec: dict, train_table: pd.DataFrame, dev_table: pd.DataFrame, out_dir: str | Path, device: str = "auto",
           cache_dir: str | None = None, progress: bool = True) -> TrainResult:
-    return Trainer(spec, train_table, dev_table, out_dir, device, cache_dir, progress).run()
+    return CMTrainer(spec, train_table, dev_table, out_dir, device, cache_dir, progress).run()

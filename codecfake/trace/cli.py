@@ -26,8 +26,8 @@ def cmd_train(args) -> None:
     spec = json.loads(Path(args.spec).read_text())
     result = train_tracer(spec, check_trials(read_tsv(args.train), args.train),
                           check_trials(read_tsv(args.dev), args.dev), args.out_dir, args.device, args.cache_dir)
-    print(f"{spec['name']}: best epoch {result.best_epoch} (dev mean macro F1 {result.best_dev_macro_f1:.3f}) of "
-          f"{result.epochs_run}", file=sys.stderr)
+    print(f"{spec['name']}: best epoch {result.best_epoch} (dev loss {result.best['dev_loss']:.4f}, mean macro F1 "
+          f"{result.best['dev_mean_macro_f1']:.3f}) of {result.epochs_run}", file=sys.stderr)
 
 
 def cmd_evaluate(args) -> None:

@@ -1,5 +1,8 @@
 """Multi-task loss: a weighted sum of per-head weighted cross-entropies.
 
+Defaults are CodecFake-Source-Tracing's: head weights 1/K for K heads (its softmax over equal fixed weights) and
+its fixed class weights (`reference`): binary spoof/bona fide [0.1, 0.9], and REAL 0.1 with the rest shared equally
+by the spoof classes in VQ/AUX/DEC ([.1, .3, .3, .3], [.1, .45, .45] for DEC).
 Head weights are either fixed (config) or learned by homoscedastic uncertainty weighting (Kendall, Gal & Cipolla,
 CVPR 2018): each head i carries a log-variance s_i and contributes w_i * (exp(-s_i) * CE_i + s_i), so a head whose
 loss stays high is down-weighted instead of dominating the shared trunk; the + s_i term stops s_i from growing
@@ -26,13 +29,24 @@ def balanced_class_weights(codes: np.ndarray, n_classes: int) -> list[float]:
     return weights.tolist()
 
 
+def reference_class_weights(task: str) -> list[float]:
+    """CodecFake-Source-Tracing's fixed weights: 0.9 on bona fide for binary; 0.1 on REAL, 0.9 shared otherwise."""
+    if task == "binary":
+        return [0.1, 0.9]
+    spoof_classes = len(classes(task)) - 1
+    return [0.1, *[round(0.9 / spoof_classes, 12)] * spoof_classes]
+
+
 def class_weight_table(tasks: list[str], setting, train_codes: np.ndarray) -> dict[str, list[float]]:
-    """Per-head class weights: `balanced` (from the training labels), `none`, or {task: {class: weight}}."""
+    """Per-head class weights: `reference` (the tracing code's fixed ones), `balanced` (from the training labels),
+    `none`, or {task: reference | balanced | none | {class: weight}}."""
     weights = {}
     for j, task in enumerate(tasks):
         names = classes(task)
         given = setting.get(task) if isinstance(setting, dict) else setting
-        if given is None or given == "balanced":
+        if given is None or given == "reference":
+            weights[task] = reference_class_weights(task)
+        elif given == "balanced":
             weights[task] = balanced_class_weights(train_codes[:, j], len(names))
         elif given == "none":
             weights[task] = [1.0] * len(names)
@@ -42,7 +56,7 @@ def class_weight_table(tasks: list[str], setting, train_codes: np.ndarray) -> di
                 raise UserError(f"class_weights.{task}: unknown class(es) {sorted(unknown)}; classes: {list(names)}")
             weights[task] = [float(given.get(name, 1.0)) for name in names]
         else:
-            raise UserError(f"class_weights.{task}: balanced, none or {{class: weight}}, got {given!r}")
+            raise UserError(f"class_weights.{task}: reference, balanced, none or {{class: weight}}, got {given!r}")
     return weights
 
 
@@ -55,7 +69,8 @@ class MultiTaskLoss(nn.Module):
         unknown = set(head_weights) - set(self.tasks)
         if unknown:
             raise UserError(f"head_weights: {sorted(unknown)} are not tasks of this tracer ({self.tasks})")
-        self.register_buffer("head_weights", torch.tensor([float(head_weights.get(t, 1.0)) for t in self.tasks]))
+        default = 1.0 / len(self.tasks)
+        self.register_buffer("head_weights", torch.tensor([float(head_weights.get(t, default)) for t in self.tasks]))
         self.log_vars = nn.Parameter(torch.zeros(len(self.tasks))) if learnable else None
         for task in self.tasks:
             weights = (class_weights or {}).get(task) or [1.0] * len(classes(task))

@@ -1,7 +1,8 @@
 """Running a tracer: per-head class probabilities and the bona fide score.
 
-Score = log P(bona fide) of the binary head (higher = more bona fide, as codecfake.cm's EER expects); a
-taxonomy-only tracer has no binary head, and then the score is the mean over its heads of log P(REAL).
+Score = log P(bona fide) of the binary head (higher = more bona fide, as codecfake.cm's EER expects). A
+taxonomy-only tracer has no binary head; CodecFake-Source-Tracing then scores P(bona fide) = 1 - (prod over its
+K heads of P(spoof))^(1/K), P(spoof) = 1 - P(REAL) (K = 3 there), and the score is the log of that.
 """
 from __future__ import annotations
 
@@ -37,4 +38,5 @@ def bonafide_score(probabilities: dict[str, np.ndarray]) -> np.ndarray:
     with np.errstate(divide="ignore"):
         if "binary" in probabilities:
             return np.log(probabilities["binary"][:, BONAFIDE_LABEL])
-        return np.mean([np.log(p[:, 0]) for p in probabilities.values()], axis=0)
+        spoof = np.prod([1 - p[:, 0] for p in probabilities.values()], axis=0) ** (1 / len(probabilities))
+        return np.log(1 - spoof)

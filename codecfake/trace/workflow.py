@@ -59,7 +59,8 @@ class TracePlan:
             trace={"tasks": check_tasks(entry.get("tasks") or ["binary", "VQ", "AUX", "DEC"]),
                    "head_weights": entry.get("head_weights") or {},
                    "learn_head_weights": bool(entry.get("learn_head_weights", False)),
-                   "class_weights": entry.get("class_weights", "balanced"), "held_out": held_out})
+                   "class_weights": entry.get("class_weights", "reference"), "select": entry.get("select", "loss"),
+                   "held_out": held_out})
         return spec
 
     def spec_json(self, name: str) -> str:
