@@ -7,9 +7,10 @@ the `config.yml` beside each checkpoint (the vocoder reads its statistics from `
 directory), then `idx = tx_encoder.quantize(tx_encoder.encode(x[1, 1, T]))`, `y = decoder.decode(rx_encoder.lookup(
 idx))[:, :, :T]`. CodecFake+'s "audiodec_24k_320d" is the LibriTTS 24 kHz pair (`libritts_v1`, hop 300).
 
-The streaming convolutions keep each call's tail in one-utterance buffers: every utterance starts from cleared
-buffers (upstream `reset_buffer`), one at a time. The model is causal end to end, so zero padding after a shorter
-utterance leaves its output unchanged.
+The streaming convolutions keep each call's tail in one-utterance buffers. Every utterance starts as the CodecFake
+pipeline's first file does ([79], AudioDecBenchmark vctk, base_codec/audiodec.py): the encoder from cleared
+buffers (`reset_buffer`), the decoder in the state AudioDec's loader leaves it (warmed up on silence), one at a
+time. The model is causal end to end, so zero padding after a shorter utterance leaves its output unchanged.
 """
 from __future__ import annotations
 
@@ -116,10 +117,15 @@ class AudioDecWrapper(CodecWrapper):
 
     def load(self, *args, **kwargs):
         super().load(*args, **kwargs)
-        # The quantizers keep a stacked copy of their codebooks outside the module's buffers: redo it after
-        # randomize() and on the device.
-        for side in ("tx_encoder", "rx_encoder"):
-            self.model[side].quantizer.initial()
+        # The quantizers keep a stacked copy of their codebooks outside the module's buffers, and AudioDec's loader
+        # warms the decoder up on the codes of silence (load_receiver: initial_encoder, initial_decoder): redo both
+        # after randomize() and on the device, and keep that decoder state as every utterance's start.
+        self.model["tx_encoder"].quantizer.initial()
+        with torch.no_grad():
+            silence = self.model["rx_encoder"].initial_encoder(WARM_UP_SAMPLES, self.device)
+            self.model["decoder"].reset_buffer()
+            self.model["decoder"].initial_decoder(silence)
+        self._decoder_start = _stream_buffers(self.model["decoder"])
         return self
 
     def codec(self, wav):
@@ -127,7 +133,8 @@ class AudioDecWrapper(CodecWrapper):
         outputs = []
         for item in wav:
             tx_encoder.reset_buffer()
-            decoder.reset_buffer()
+            for module, buffer in self._decoder_start.items():
+                module.pad_buffer = buffer.clone()
             x = item[None, None]
             idx = tx_encoder.quantize(tx_encoder.encode(x))
             outputs.append(decoder.decode(rx_encoder.lookup(idx))[0, 0, : x.size(-1)])
@@ -135,6 +142,14 @@ class AudioDecWrapper(CodecWrapper):
 
 
 WRAPPER = AudioDecWrapper
+#: Samples of silence AudioDec's loader runs through a freshly loaded model (bin/stream.py receptive_length).
+WARM_UP_SAMPLES = 8192
+
+
+def _stream_buffers(model: torch.nn.Module) -> dict:
+    """Each streaming convolution's carried input (`pad_buffer`), as it is now."""
+    return {module: module.pad_buffer.clone() for module in model.modules()
+            if isinstance(getattr(module, "pad_buffer", None), torch.Tensor)}
 
 
 def _extract(archive: zipfile.ZipFile, path: str, root: Path) -> None:

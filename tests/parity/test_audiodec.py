@@ -1,9 +1,13 @@
-"""Wrapper == AudioDec's own demoFile.py (facebookresearch/AudioDec at the pinned commit), same seeded weights.
+"""Wrapper == the CodecFake pipeline's AudioDec path on AudioDec's own classes (facebookresearch/AudioDec at the
+pinned commit), on the same seeded weights.
 
-The script runs in a folder laid out like the repository: the `libritts_v1` encoder and vocoder checkpoints (written
-from the wrapper's weights) beside the repository's own configs of those models (config/autoencoder/, config/vocoder/)
-and its statistics file; it builds and loads both models itself (strictly: the registry's architecture must be the
-repository's).
+AudioDec's loader (`AudioDec().load_transmitter` / `.load_receiver`, as demoFile.py uses it) builds new models from a
+folder laid out like the repository: the `libritts_v1` encoder and vocoder checkpoints (written from the wrapper's
+weights) beside the repository's own configs of those models (config/autoencoder/, config/vocoder/) and its
+statistics file (loaded strictly: the registry's architecture must be the repository's). They then run as the
+CodecFake pipeline runs each file ([79], AudioDecBenchmark branch vctk, base_codec/audiodec.py: extract_unit, then
+synth): tx_encoder.reset_buffer(), encode, codebook.forward_index, per-codebook offsets, rx_encoder.lookup,
+decoder.decode; here on the first file after loading.
 """
 from __future__ import annotations
 
@@ -22,19 +26,42 @@ VOCODER = "AudioDec_v1_symAD_libritts_24000_hop300_clean"
 STEPS = "checkpoint-500000steps.pkl"
 
 
-def test_matches_demo_file(tmp_path, speech_16k):
+def _pipeline_resynthesis(audiodec, x: torch.Tensor) -> torch.Tensor:
+    """base_codec/audiodec.py extract_unit + synth, on one [1, 1, T] waveform."""
+    audiodec.tx_encoder.reset_buffer()
+    z = audiodec.tx_encoder.encode(x)
+    _, codes = audiodec.tx_encoder.quantizer.codebook.forward_index(z.transpose(2, 1), flatten_idx=False)
+    if len(codes.shape) == 2:
+        codes = codes.unsqueeze(1)
+    codes = codes.transpose(0, 1).squeeze()
+    codebook_size = audiodec.rx_encoder.quantizer.codebook.codebook_size
+    for y in range(len(codes)):
+        codes[y] += int(y * codebook_size)
+    codes = codes.squeeze(0)
+    zq = audiodec.rx_encoder.lookup(codes)
+    return audiodec.decoder.decode(zq)
+
+
+def test_matches_codecfake_pipeline_path(tmp_path, speech_16k, monkeypatch):
+    from utils.audiodec import AudioDec, assign_model
+
     wrapper = codec_loading.load("audiodec_24k_320d", weights="random", seed=19)
-    assert wrapper.sample_rate == RATE
+    rate, encoder_checkpoint, decoder_checkpoint = assign_model("libritts_v1")
+    assert wrapper.sample_rate == RATE == rate
     for kind, name, part in (("autoencoder", ENCODER, "tx_encoder"), ("vocoder", VOCODER, "decoder")):
         folder = tmp_path / "exp" / kind / name
         folder.mkdir(parents=True)
         shutil.copyfile(ROOT / "config" / kind / f"{name}.yaml", folder / "config.yml")
         torch.save({"model": {"generator": wrapper.model[part].state_dict()}}, folder / STEPS)
     shutil.copytree(ROOT / "stats", tmp_path / "stats")
-    wav = resample(speech_16k, 16000, RATE)
-    upstream.write_wav(tmp_path / "in.wav", wav, RATE)
-    upstream.run_script(ROOT / "demoFile.py", "--model", "libritts_v1", "-i", "in.wav", "-o", "out.wav",
-                        "--cuda", "-1", "--num_threads", "1", cwd=tmp_path)
-    reference = upstream.read_wav(tmp_path / "out.wav", RATE)
-    ours = wrapper.resynthesize(torch.from_numpy(wav)[None])[0].numpy()
-    upstream.assert_close_to_pcm16(ours, reference)
+    monkeypatch.chdir(tmp_path)  # the loader reads exp/ and the vocoder stats/ relative to the working directory
+    audiodec = AudioDec(tx_device="cpu", rx_device="cpu")
+    audiodec.load_transmitter(encoder_checkpoint)
+    audiodec.load_receiver(encoder_checkpoint, decoder_checkpoint)
+    wav = torch.from_numpy(resample(speech_16k, 16000, RATE))[None]
+    with torch.no_grad():
+        reference = _pipeline_resynthesis(audiodec, wav[:, None])[:, 0, : wav.shape[-1]]
+    ours = wrapper.resynthesize(wav)
+    assert ours.shape == reference.shape
+    assert reference.pow(2).mean().sqrt() > 1e-3
+    assert (ours - reference).abs().max() <= 1e-5
