@@ -1,4 +1,7 @@
 """Tracer heads and the multi-task loss: shapes, probabilities, fixed and learned head weights, class weights."""
+import hashlib
+import zlib
+
 import numpy as np
 import pytest
 import torch
@@ -146,3 +149,50 @@ def test_w2v2_trunk_saves_and_reloads_offline(tmp_path):
         after = loaded(wave)
     for task in before:
         assert torch.allclose(before[task], after[task], atol=1e-5)
+
+
+# From CodecFake-Source-Tracing's W2V2_AASIST_Model (@ 91516e0, model_type M1 / M2, run outside the repo with the
+# SSL model stubbed out): sha256 of its sorted state-dict "name:shape" lines, and its parameter count.
+REFERENCE_KEYS = {"M1": ("a6a034f654fa3730d869f4e9217f57123ee1c1da53481b5e9135a3dc82552009", 668, 712071),
+                  "M2": ("1e433a5f0833c0ef688256e60703a1dbb3862ef92a1f291632a40de9ade70842", 527, 624063)}
+# Its logits with every float tensor filled by `_fill` and the input of `_features` (same fill, same input).
+REFERENCE_LOGITS = {"binary": [-0.251406, 0.093613], "AUX": [0.032151, -0.468817, 0.165585, 0.266818],
+                    "DEC": [-0.0112, -0.203356, -0.009811], "VQ": [0.266458, 0.318795, 0.048732, 0.211572]}
+
+
+def _reference_shaped_tracer(tasks):
+    """W2V2-AASIST as the tracing code sizes it, on 1,024-dim features in place of XLS-R."""
+    return Tracer(resolve("w2v2_aasist", {"frontend": "features", "features": {"features": 1024}}), tasks)
+
+
+def _fill(model):
+    state = model.state_dict()
+    for name in sorted(state):
+        value = state[name]
+        if value.is_floating_point():
+            noise = torch.randn(value.shape, generator=torch.Generator().manual_seed(zlib.crc32(name.encode())))
+            value.copy_(noise.abs() + 0.5 if name.endswith("running_var") else 0.1 * noise)
+
+
+def _features():
+    return torch.randn(1, 1024, 120, generator=torch.Generator().manual_seed(1))
+
+
+@pytest.mark.parametrize("variant, tasks", [("M1", ["binary", "VQ", "AUX", "DEC"]), ("M2", ["VQ", "AUX", "DEC"])])
+def test_parameter_names_and_shapes_are_the_tracing_codes(variant, tasks):
+    """One AASIST graph branch per task on a shared trunk: the reference's state dict loads with strict=True."""
+    model = _reference_shaped_tracer(tasks)
+    lines = sorted(f"{name}:{tuple(value.shape)}" for name, value in model.state_dict().items())
+    digest, count, parameters = REFERENCE_KEYS[variant]
+    assert len(lines) == count and sum(p.numel() for p in model.parameters()) == parameters
+    assert hashlib.sha256("\n".join(lines).encode()).hexdigest() == digest
+
+
+def test_logits_equal_the_tracing_codes():
+    model = _reference_shaped_tracer(["binary", "VQ", "AUX", "DEC"]).eval()
+    _fill(model)
+    with torch.no_grad():
+        logits = model(_features())
+    for task, expected in REFERENCE_LOGITS.items():
+        assert torch.allclose(logits[task][0], torch.tensor(expected), atol=1e-5), task
+

@@ -1,8 +1,12 @@
-"""The multi-task tracer: a CM trunk from codecfake.cm.models with its 2-way classifier replaced by one linear
-head per task over the same readout, so every head shares the trunk's evidence and costs almost nothing extra.
+"""The multi-task tracer, structured as CodecFake-Source-Tracing's W2V2_AASIST_Model: one shared AASIST trunk
+(front-end, `LL`, `first_bn`, `encoder`, `first_bn1`, `attention`) and, per task, its own full AASIST graph branch
+(codecfake.cm.models.aasist.AASISTGraph: GATs, pools, heterogeneous branches, readout, `out_layer`) named as the
+reference names them: binary_branch, multiclass_branch_qs (VQ), multiclass_branch_as (AUX),
+multiclass_branch_ds (DEC). Apart from the front-end (`frontend` here, the reference's `ssl_model`), parameter names
+and shapes are the reference's.
 
-Only AASIST back-ends (sinc AASIST and the SSL-AASISTs) are accepted: their readout is the embedding the heads
-read. A tracer checkpoint stores the offline spec and the task list, so it rebuilds without config or hub.
+Only AASIST back-ends (sinc AASIST and the SSL-AASISTs) are accepted. A tracer checkpoint stores the offline spec
+and the task list, so it rebuilds without config or hub.
 """
 from __future__ import annotations
 
@@ -12,9 +16,15 @@ import torch
 from torch import nn
 
 from codecfake.cm.models import build_model, offline_spec
-from codecfake.cm.released import read_checkpoint
+from codecfake.cm.models.aasist import AASIST, AASISTGraph
 from codecfake.errors import UserError
 from codecfake.trace.tasks import check_tasks, classes
+
+#: The reference's attribute name of each task's graph branch.
+BRANCHES = {"binary": "binary_branch", "VQ": "multiclass_branch_qs", "AUX": "multiclass_branch_as",
+            "DEC": "multiclass_branch_ds"}
+#: The AASIST trunk modules the tracer shares across its branches (those the trunk has).
+TRUNK = ("frontend", "LL", "first_bn", "encoder", "first_bn1", "attention")
 
 
 class Tracer(nn.Module):
@@ -24,19 +34,20 @@ class Tracer(nn.Module):
             raise UserError(f"tracer trunk must be an AASIST back-end (aasist, w2v2_aasist, wavlm_aasist); "
                             f"{spec['model']} has {spec['arch']['backend']}")
         self.tasks = check_tasks(tasks)
-        self.trunk = build_model(spec, cache_dir)
-        width = self.trunk.out_layer.in_features
-        self.trunk.out_layer = nn.Identity()
-        self.heads = nn.ModuleDict({task: nn.Linear(width, len(classes(task))) for task in self.tasks})
-
-    @property
-    def frontend(self) -> nn.Module:
-        """The trunk's front-end (codecfake.cm.models.offline_spec looks for it)."""
-        return self.trunk.frontend
+        trunk = build_model(spec, cache_dir)  # its own graph is dropped: each task gets one below
+        self.pooling = trunk.pooling
+        for name in TRUNK:
+            if hasattr(trunk, name):
+                setattr(self, name, getattr(trunk, name))
+        arch = spec["arch"]
+        spectral_nodes, channels = trunk.pos_S.shape[1:]
+        for task in self.tasks:
+            setattr(self, BRANCHES[task], AASISTGraph(channels, spectral_nodes, arch["gat_dims"], arch["pool_ratios"],
+                                                      arch["temperatures"], len(classes(task))))
 
     def forward(self, wave: torch.Tensor) -> dict[str, torch.Tensor]:
-        embedding = self.trunk(wave)
-        return {task: head(embedding) for task, head in self.heads.items()}
+        spectral, temporal = AASIST.nodes(self, wave)  # the trunk's computation on the modules held here
+        return {task: getattr(self, BRANCHES[task])(spectral, temporal)[1] for task in self.tasks}
 
 
 def checkpoint_payload(model: Tracer, spec: dict, **extra) -> dict:
@@ -45,9 +56,12 @@ def checkpoint_payload(model: Tracer, spec: dict, **extra) -> dict:
 
 def load_tracer(path: str | Path, device: torch.device) -> tuple[Tracer, dict]:
     """A trained tracer (model.pt of codecfake.trace.train) in eval mode, and its stored spec."""
-    checkpoint = read_checkpoint(path)
-    if not checkpoint.tasks:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"tracer checkpoint {path} does not exist")
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    if "tasks" not in checkpoint:
         raise UserError(f"{path} is not a tracer checkpoint (no task heads); a binary CM is scored by cm-score")
-    model = Tracer(checkpoint.spec, checkpoint.tasks)
-    model.load_state_dict(checkpoint.state)
-    return model.to(device).eval(), checkpoint.spec
+    model = Tracer(checkpoint["spec"], checkpoint["tasks"])
+    model.load_state_dict(checkpoint["model"])
+    return model.to(device).eval(), checkpoint["spec"]
