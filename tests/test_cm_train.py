@@ -8,7 +8,7 @@ import torch
 from codecfake.cm import data as cm_data
 from codecfake.cm.presets import resolve
 from codecfake.cm.scoring import amp_dtype, loader_workers, score_trials
-from codecfake.cm.train import train
+from codecfake.cm.train import ShuffledBatchSampler, dev_augmentation, train
 from codecfake.cm.trials import TRIAL_COLUMNS
 from tests.cm_fixtures import one_thread  # noqa: F401 (autouse)
 
@@ -107,3 +107,21 @@ def test_csam_with_one_domain_names_the_fix(trials, tmp_path):
 def test_a_set_without_bonafide_is_refused(trials, tmp_path):
     with pytest.raises(Exception, match="bona fide and spoof"):
         train(spec(), trials[trials["label"] == "spoof"], trials, tmp_path, device="cpu", progress=False)
+
+
+def test_partial_last_batch_is_dropped_as_the_references_drop_it():
+    """DataLoader(..., shuffle=True, drop_last=True) in clovaai/aasist, SSL_Anti-spoofing and the tracing code."""
+    batches = list(ShuffledBatchSampler(10, 4, seed=0))
+    assert [len(b) for b in batches] == [4, 4] and len(set(sum(batches, []))) == 8
+    assert [len(b) for b in ShuffledBatchSampler(3, 4)] == [3]  # a set smaller than a batch still trains
+
+
+def test_dev_rawboost_augments_the_dev_set_afresh_each_epoch(trials):
+    cfg = {"dev_rawboost": True, "rawboost": 5}
+    dev = cm_data.CropDataset(trials, 6000, **dev_augmentation(cfg, 0))
+    plain = cm_data.CropDataset(trials, 6000, **dev_augmentation({**cfg, "dev_rawboost": False}, 0))
+    first = plain[1][0]
+    assert torch.equal(first, torch.from_numpy(cm_data.repeat_to(cm_data.load_16k(trials["path"][1]), 6000)))
+    epoch0 = dev[1][0]
+    dev.set_epoch(1)
+    assert not torch.allclose(epoch0, first, atol=1e-3) and not torch.allclose(epoch0, dev[1][0], atol=1e-3)

@@ -63,7 +63,9 @@ def seed_everything(seed: int) -> None:
 
 
 class ShuffledBatchSampler(Sampler[list[int]]):
-    """Seeded shuffled batches per epoch; a trailing batch of one is dropped (BatchNorm cannot train on it)."""
+    """Seeded shuffled batches per epoch. The trailing partial batch is dropped, as the references' loaders do
+    (drop_last=True in clovaai/aasist, SSL_Anti-spoofing and CodecFake-Source-Tracing), unless the set is smaller
+    than one batch: then the whole set is the one batch."""
 
     def __init__(self, size: int, batch_size: int, seed: int = 0):
         self.size, self.batch_size, self.seed, self.epoch = size, batch_size, seed, 0
@@ -73,8 +75,8 @@ class ShuffledBatchSampler(Sampler[list[int]]):
 
     def _batches(self) -> list[np.ndarray]:
         order = np.random.default_rng([self.seed, self.epoch]).permutation(self.size)
-        batches = [order[i:i + self.batch_size] for i in range(0, self.size, self.batch_size)]
-        return [b for b in batches if b.size > 1 or self.size == 1]
+        batches = [order[i:i + self.batch_size] for i in range(0, self.size - self.batch_size + 1, self.batch_size)]
+        return batches or [order]
 
     def __len__(self) -> int:
         return len(self._batches())
@@ -140,6 +142,15 @@ def _set_rng_state(state: dict) -> None:
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def dev_augmentation(cfg: dict, seed: int) -> dict:
+    """CropDataset arguments of the dev set. With `train.dev_rawboost` the dev set gets the training set's RawBoost
+    (fresh each epoch) and its first crop, as SSL_Anti-spoofing and CodecFake-Source-Tracing build their dev sets
+    with the training dataset class; off, the dev set is the first crop unaugmented (the fix: a stable dev set)."""
+    if cfg["dev_rawboost"] and cfg["rawboost"]:
+        return {"train": True, "rawboost": cfg["rawboost"], "seed": seed + 1, "crop": "first"}
+    return {"train": False}
 
 
 class Trainer:
@@ -298,6 +309,7 @@ class Trainer:
             started = time.perf_counter()
             lr = self.optimizer.param_groups[0]["lr"]
             train_loss, seen = self._train_epoch(epoch)
+            self.dev_set.set_epoch(epoch)
             self.model.eval()
             self.criterion.eval()
             metrics, key = self.evaluate()
@@ -346,7 +358,7 @@ class CMTrainer(Trainer):
         self.dev_labels = label_codes(dev_table)
         return (CropDataset(train_table, crop, train=True, rawboost=self.cfg["rawboost"], seed=self.seed,
                             crop=self.cfg["crop"]),
-                CropDataset(dev_table, crop, train=False))
+                CropDataset(dev_table, crop, **dev_augmentation(self.cfg, self.seed)))
 
     def build_criterion(self):
         weights = torch.zeros(2)

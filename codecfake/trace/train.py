@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from codecfake.cm.train import Trainer, TrainResult
+from codecfake.cm.train import Trainer, TrainResult, dev_augmentation
 from codecfake.errors import UserError
 from codecfake.trace.data import TraceDataset
 from codecfake.trace.loss import MultiTaskLoss, class_weight_table
@@ -45,7 +45,8 @@ class TracerTrainer(Trainer):
         crop = self.cfg["crop_samples"]
         train_set = TraceDataset(train_table, self.model.tasks, "train set", crop_samples=crop, train=True,
                                  rawboost=self.cfg["rawboost"], seed=self.seed, crop=self.cfg["crop"])
-        dev_set = TraceDataset(dev_table, self.model.tasks, "dev set", crop_samples=crop)
+        dev_set = TraceDataset(dev_table, self.model.tasks, "dev set", crop_samples=crop,
+                               **dev_augmentation(self.cfg, self.seed))
         if len(dev_set) == 0:
             raise UserError("tracer dev set is empty")
         return train_set, dev_set
