@@ -78,3 +78,15 @@ def test_training_augments_the_utterance_then_crops(tmp_path):
     whole = augment(sf.read(path, dtype="float32")[0], 1, np.random.default_rng([3, 0, 0]))
     assert np.allclose(crop, whole[:8000], atol=1e-6)
     assert not np.allclose(crop, augment(audio[:8000], 1, np.random.default_rng([3, 0, 0])), atol=1e-3)
+
+
+def test_training_set_takes_the_exact_delay_option(tmp_path):
+    from codecfake.cm.train import train_augmentation
+    path = tmp_path / "u.wav"
+    sf.write(path, (0.3 * np.random.default_rng(0).standard_normal(8000)).astype(np.float32), 16000)
+    table = pd.DataFrame([{"utt_id": "u", "path": str(path), "label": "spoof"}])
+    cfg = {"rawboost": 1, "crop": "first", "rawboost_exact_delay": False}
+    reference = CropDataset(table, 8000, **train_augmentation(cfg, 3))[0][0].numpy()
+    exact = CropDataset(table, 8000, **train_augmentation({**cfg, "rawboost_exact_delay": True}, 3))[0][0].numpy()
+    # same draws, filters shifted by one sample: the reference output leads the exact one by one sample
+    assert np.allclose(reference[:-200], exact[1:-199], atol=1e-4) and not np.allclose(reference, exact, atol=1e-3)

@@ -117,7 +117,7 @@ def test_partial_last_batch_is_dropped_as_the_references_drop_it():
 
 
 def test_dev_rawboost_augments_the_dev_set_afresh_each_epoch(trials):
-    cfg = {"dev_rawboost": True, "rawboost": 5}
+    cfg = {"dev_rawboost": True, "rawboost": 5, "crop": "random", "rawboost_exact_delay": False}
     dev = cm_data.CropDataset(trials, 6000, **dev_augmentation(cfg, 0))
     plain = cm_data.CropDataset(trials, 6000, **dev_augmentation({**cfg, "dev_rawboost": False}, 0))
     first = plain[1][0]

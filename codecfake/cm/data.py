@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import Dataset
 
 from codecfake.audio import TARGET_RATE, read_mono, resample
-from codecfake.cm.rawboost import augment
+from codecfake.cm.rawboost import RawBoostParams, augment
 from codecfake.cm.trials import label_codes
 
 #: 4.04 s at 16 kHz, the crop of AASIST and its SSL variants.
@@ -50,12 +50,14 @@ class CropDataset(Dataset):
     """
 
     def __init__(self, table: pd.DataFrame, crop_samples: int = CROP_SAMPLES, train: bool = False,
-                 rawboost: int = 0, seed: int = 0, crop: str = "random"):
+                 rawboost: int = 0, seed: int = 0, crop: str = "random",
+                 rawboost_params: RawBoostParams | None = None):
         self.paths = table["path"].tolist()
         self.labels = label_codes(table)
         self.crop_samples = crop_samples
         self.train = train
         self.rawboost = rawboost
+        self.rawboost_params = rawboost_params or RawBoostParams()
         self.crop = crop
         self.seed = seed
         self.epoch = 0
@@ -71,7 +73,7 @@ class CropDataset(Dataset):
         if self.train:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             if self.rawboost:
-                audio = augment(audio, self.rawboost, rng)
+                audio = augment(audio, self.rawboost, rng, params=self.rawboost_params)
             audio = train_crop(audio, self.crop_samples, rng, self.crop)
         else:
             audio = repeat_to(audio, self.crop_samples)

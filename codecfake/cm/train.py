@@ -29,6 +29,7 @@ from codecfake.cm.csam import SAM, DomainBatchSampler, frozen_bn_stats
 from codecfake.cm.data import CropDataset
 from codecfake.cm.metrics import BONAFIDE_LABEL, SPOOF_LABEL, eer_of_labels
 from codecfake.cm.models import build_model, offline_spec
+from codecfake.cm.rawboost import RawBoostParams
 from codecfake.cm.scoring import (
     amp_dtype,
     autocast,
@@ -144,12 +145,19 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def train_augmentation(cfg: dict, seed: int) -> dict:
+    """CropDataset arguments of the training set: RawBoost (`train.rawboost_exact_delay` removes the reference
+    filters' one-sample lead), then the `train.crop` crop."""
+    return {"train": True, "rawboost": cfg["rawboost"], "seed": seed, "crop": cfg["crop"],
+            "rawboost_params": RawBoostParams(exact_delay=cfg["rawboost_exact_delay"])}
+
+
 def dev_augmentation(cfg: dict, seed: int) -> dict:
     """CropDataset arguments of the dev set. With `train.dev_rawboost` the dev set gets the training set's RawBoost
     (fresh each epoch) and its first crop, as SSL_Anti-spoofing and CodecFake-Source-Tracing build their dev sets
     with the training dataset class; off, the dev set is the first crop unaugmented (the fix: a stable dev set)."""
     if cfg["dev_rawboost"] and cfg["rawboost"]:
-        return {"train": True, "rawboost": cfg["rawboost"], "seed": seed + 1, "crop": "first"}
+        return {**train_augmentation(cfg, seed + 1), "crop": "first"}
     return {"train": False}
 
 
@@ -356,8 +364,7 @@ class CMTrainer(Trainer):
                 raise UserError(f"{name} set needs bona fide and spoof trials, has only {sorted(present)}")
         crop = self.cfg["crop_samples"]
         self.dev_labels = label_codes(dev_table)
-        return (CropDataset(train_table, crop, train=True, rawboost=self.cfg["rawboost"], seed=self.seed,
-                            crop=self.cfg["crop"]),
+        return (CropDataset(train_table, crop, **train_augmentation(self.cfg, self.seed)),
                 CropDataset(dev_table, crop, **dev_augmentation(self.cfg, self.seed)))
 
     def build_criterion(self):

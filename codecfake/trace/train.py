@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from codecfake.cm.train import Trainer, TrainResult, dev_augmentation
+from codecfake.cm.train import Trainer, TrainResult, dev_augmentation, train_augmentation
 from codecfake.errors import UserError
 from codecfake.trace.data import TraceDataset
 from codecfake.trace.loss import MultiTaskLoss, class_weight_table
@@ -43,8 +43,8 @@ class TracerTrainer(Trainer):
 
     def build_datasets(self, train_table, dev_table):
         crop = self.cfg["crop_samples"]
-        train_set = TraceDataset(train_table, self.model.tasks, "train set", crop_samples=crop, train=True,
-                                 rawboost=self.cfg["rawboost"], seed=self.seed, crop=self.cfg["crop"])
+        train_set = TraceDataset(train_table, self.model.tasks, "train set", crop_samples=crop,
+                                 **train_augmentation(self.cfg, self.seed))
         dev_set = TraceDataset(dev_table, self.model.tasks, "dev set", crop_samples=crop,
                                **dev_augmentation(self.cfg, self.seed))
         if len(dev_set) == 0:
