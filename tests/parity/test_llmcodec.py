@@ -1,15 +1,17 @@
 """Wrapper == LLM-Codec's infer_codec.py routine (yangdongchao/LLM-Codec at the pinned commit), same seeded weights.
 
 The script itself cannot run (it needs the LLaMA-2 tokenizer and has broken imports), so the test follows it:
-`MSCodecLM(**OmegaConf.load(config.yaml).generator.config)` from the repository's own config (which names the two
-embedding tables, read from the working directory), the checkpoint's `codec_model` weights loaded strictly,
-`x, codes, ... = model(wav[1, 1, T])`, then `model.decode(codes)`. The decoder adds noise: torch is seeded alike
+`MSCodecLM(**OmegaConf.load(config.yaml).generator.config)` from the repository's own config (read here as plain
+YAML: the env has no omegaconf; it names the two embedding tables, read from the working directory), the
+checkpoint's `codec_model` weights loaded strictly, `x, codes, ... = model(wav[1, 1, T])`, then
+`model.decode(codes)`. The decoder adds noise: torch is seeded alike
 before each decode.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
+import yaml
 
 from codecfake import codec_loading
 from tests.parity import upstream
@@ -22,15 +24,14 @@ NOISE_SEED = 43
 
 def test_matches_infer_codec_routine(tmp_path, speech_16k, monkeypatch):
     from codec.MSCodec import MSCodecLM
-    from omegaconf import OmegaConf
 
     wrapper = codec_loading.load("llm_codec", weights="random", seed=41)
     assert wrapper.sample_rate == RATE
     words = len(np.load(ROOT / "layer1.npy", allow_pickle=True))  # codebook 1: one LLaMA embedding per word
     monkeypatch.chdir(tmp_path)
-    config = OmegaConf.load(ROOT / "config.yaml").generator.config
-    torch.save({"weight": torch.zeros(LLAMA2_7B_EMBEDDING)}, tmp_path / config.local_embedding_path)
-    torch.save(torch.zeros(words, LLAMA2_7B_EMBEDDING[1]), tmp_path / config.global_embedding_path)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())["generator"]["config"]
+    torch.save({"weight": torch.zeros(LLAMA2_7B_EMBEDDING)}, tmp_path / config["local_embedding_path"])
+    torch.save(torch.zeros(words, LLAMA2_7B_EMBEDDING[1]), tmp_path / config["global_embedding_path"])
     model = MSCodecLM(**config)
     model.load_state_dict(wrapper.model.state_dict())  # strict: the registry's architecture must be config.yaml's
     model.eval()
