@@ -4,6 +4,7 @@
   python envs/post_deploy.py source OWNER REPO COMMIT   unpack github.com/OWNER/REPO at COMMIT into <env>/src and
                                                         put it on the env's import path (families without setup.py)
   python envs/post_deploy.py torchaudio-cpu             make PyPI's CUDA torchaudio wheel importable on CPU torch
+  python envs/post_deploy.py torchvision-cpu            make PyPI's CUDA torchvision wheel importable on CPU torch
 
 Sources come from GitHub, or, where $CODECFAKE_UPSTREAM_MIRROR names a folder (e.g. ../shared/upstream), from the
 tarball of the same layout there: `<owner>-<repo>-<commit>.tar.gz` holding one top folder `<repo>-<commit>/`. That
@@ -16,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import os
+import re
 import site
 import subprocess
 import sys
@@ -75,7 +77,7 @@ def install_source(owner: str, repo: str, commit: str) -> Path:
 def torchaudio_cpu() -> None:
     """PyPI's torchaudio is a CUDA build tied to one torch release. Where its C++ extension cannot load, removing
     it leaves the pure-Python resampling and spectrogram code the codec packages use."""
-    if subprocess.run([sys.executable, "-c", "import torchaudio"], capture_output=True, check=False).returncode == 0:
+    if _imports("torchaudio"):
         return
     spec = importlib.util.find_spec("torchaudio")
     if spec is None or spec.origin is None:
@@ -84,11 +86,41 @@ def torchaudio_cpu() -> None:
         library.unlink()
 
 
+#: torchvision's fake-tensor registrations its `_meta_registrations` makes even when its C++ ops did not load.
+UNGUARDED_FAKE = re.compile(r'@torch\.library\.register_fake\(("torchvision::\w+")\)')
+
+
+def torchvision_cpu() -> None:
+    """PyPI's torchvision is a CUDA build: on CPU torch its C++ ops (nms, roi_align, ...) cannot load, which it
+    tolerates except for two fake-tensor registrations that then fail at import. Guard those two the way torchvision
+    guards the others (`if extension._has_ops()`), so the pure-Python parts (models, transforms) import."""
+    if _imports("torchvision"):
+        return
+    spec = importlib.util.find_spec("torchvision")
+    if spec is None or spec.origin is None:
+        raise SystemExit("torchvision is not installed in this env")
+    meta = Path(spec.origin).parent / "_meta_registrations.py"
+    text = meta.read_text()
+    if not UNGUARDED_FAKE.search(text):
+        raise SystemExit(f"torchvision does not import and {meta} is not the known cause")
+    meta.write_text(UNGUARDED_FAKE.sub(
+        r"@(torch.library.register_fake(\1) if torchvision.extension._has_ops() else (lambda function: function))",
+        text))
+    if not _imports("torchvision"):
+        raise SystemExit("torchvision still does not import on this torch")
+
+
+def _imports(module: str) -> bool:
+    return subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, check=False).returncode == 0
+
+
 def main(argv: list[str]) -> None:
     if argv[:1] == ["source"] and len(argv) == 4:
         print(f"post-deploy: {argv[1]}/{argv[2]}@{argv[3]} -> {install_source(*argv[1:])}")
     elif argv == ["torchaudio-cpu"]:
         torchaudio_cpu()
+    elif argv == ["torchvision-cpu"]:
+        torchvision_cpu()
     else:
         raise SystemExit(__doc__)
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
-# PyPI's torchaudio is a CUDA build: make it importable on CPU torch.
+# PyPI's torchaudio and torchvision (timm's, for AudioMAE) are CUDA builds: make them importable on CPU torch.
 set -euo pipefail
 python "$(dirname "$0")/post_deploy.py" torchaudio-cpu
+python "$(dirname "$0")/post_deploy.py" torchvision-cpu
