@@ -103,11 +103,16 @@ def torchvision_cpu() -> None:
     text = meta.read_text()
     if not UNGUARDED_FAKE.search(text):
         raise SystemExit(f"torchvision does not import and {meta} is not the known cause")
-    meta.write_text(UNGUARDED_FAKE.sub(
-        r"@(torch.library.register_fake(\1) if torchvision.extension._has_ops() else (lambda function: function))",
-        text))
+    meta.write_text(guard_fake_registrations(text))
     if not _imports("torchvision"):
         raise SystemExit("torchvision still does not import on this torch")
+
+
+def guard_fake_registrations(text: str) -> str:
+    """`@torch.library.register_fake("torchvision::op")` -> the same, only where torchvision's ops loaded."""
+    return UNGUARDED_FAKE.sub(
+        r"@(torch.library.register_fake(\1) if torchvision.extension._has_ops() else (lambda function: function))",
+        text)
 
 
 def _imports(module: str) -> bool:

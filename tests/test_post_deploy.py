@@ -83,3 +83,31 @@ def test_every_pinned_source_of_the_env_files_is_in_the_shared_helper_form():
         assert "urllib" not in text and "codeload" not in text, f"{script.name} downloads by itself"
         for owner, repo, commit in re.findall(r"post_deploy\.py\" source (\S+) (\S+) (\S+)", text):
             assert re.fullmatch(r"[0-9a-f]{40}", commit), f"{script.name}: {owner}/{repo}@{commit}"
+
+
+def test_torchvision_guard_leaves_valid_python_that_skips_the_fake_registrations():
+    """The rewrite of torchvision's two unguarded fake registrations: valid code that registers nothing without
+    torchvision's C++ ops, and still registers with them."""
+    source = ('import torch, torchvision\n'
+              '@torch.library.register_fake("torchvision::nms")\n'
+              'def meta_nms(dets, scores, iou_threshold):\n'
+              '    return dets\n')
+    patched = post_deploy.guard_fake_registrations(source)
+    assert patched != source
+    calls = []
+
+    class Library:
+        @staticmethod
+        def register_fake(name):
+            calls.append(name)
+            return lambda function: function
+
+    for has_ops in (False, True):
+        namespace = {}
+        fake_torch = type("torch", (), {"library": Library})
+        extension = type("extension", (), {"_has_ops": lambda ops=has_ops: ops})
+        fake_torchvision = type("torchvision", (), {"extension": extension})
+        exec(compile(patched.replace("import torch, torchvision\n", ""), "meta", "exec"),
+             {"torch": fake_torch, "torchvision": fake_torchvision}, namespace)
+        assert namespace["meta_nms"]("dets", None, 0.5) == "dets"
+    assert calls == ["torchvision::nms"]
