@@ -56,18 +56,24 @@ def _alive(owner: dict) -> bool:
 def clear_if_stale(workdir: str | Path = ".") -> str | None:
     """Remove the locks killed runs left here; returns what was done, or None when nothing was provably stale.
 
-    Stale means: every lock has a recorded owner (no more output locks than owners) and every owner is gone."""
+    Stale means: every lock has a recorded owner (no more output locks than owners) and every owner is gone. With
+    no lock present, gone owners are forgotten, so an old record never stands in for a later run's lock."""
     locks, owners = Path(workdir) / LOCKS, Path(workdir) / OWNERS
     held = sorted(locks.glob("*.lock")) if locks.is_dir() else []
     files = sorted(owners.glob("*.json")) if owners.is_dir() else []
-    if not held or not files or len([f for f in held if f.name.endswith(".output.lock")]) > len(files):
-        return None
     recorded = []
     for path in files:
         try:
             recorded.append(json.loads(path.read_text()))
         except (OSError, json.JSONDecodeError):
             return None
+    if not held:  # no lock: forget owners that are gone, so none is ever counted for a later run's lock
+        for path, owner in zip(files, recorded):
+            if not _alive(owner):
+                path.unlink(missing_ok=True)
+        return None
+    if not files or len([f for f in held if f.name.endswith(".output.lock")]) > len(files):
+        return None
     if any(_alive(owner) for owner in recorded):
         return None
     for path in held + files:

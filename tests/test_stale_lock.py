@@ -71,6 +71,12 @@ def test_owner_on_another_host_or_unrecorded_lock_is_left_alone(tmp_path):
     assert stale_lock.clear_if_stale(other) is None and all(p.exists() for p in locks)
 
 
-def test_nothing_to_do_without_locks(tmp_path):
+def test_without_locks_gone_owners_are_forgotten(tmp_path):
+    """A gone owner with no lock left (e.g. after a manual --unlock) must not count for a later run's lock."""
     _owner(tmp_path, socket.gethostname(), *_finished_process())
+    stale_lock.record_owner(tmp_path)  # alive: kept
     assert stale_lock.clear_if_stale(tmp_path) is None
+    assert [p.name for p in (tmp_path / stale_lock.OWNERS).glob("*.json")] == [stale_lock._owner_file(tmp_path).name]
+    stale_lock.release(tmp_path)
+    locks = _locks(tmp_path)  # a live run between taking its lock and onstart: no owner recorded yet
+    assert stale_lock.clear_if_stale(tmp_path) is None and all(p.exists() for p in locks)
