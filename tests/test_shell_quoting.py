@@ -7,16 +7,30 @@ naming the value, and runs nothing.
 """
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from codecfake.corpus import read_vctk
 from codecfake.demo import make_corpus
-from tests.tinyrun import run, targets, tiny_config
-
-pytestmark = pytest.mark.slow
+from tests.tinyrun import REPO, run, targets, tiny_config
 
 #: Each would create `pwned_<n>` in the work dir if it reached a shell unquoted (jobs run there).
 HOSTILE = "res dir 'q';touch pwned_1;$(touch pwned_2)`touch pwned_3`"
+
+
+def test_every_shell_placeholder_is_quoted():
+    """Every `{...}` of every rule's shell command is `:q`-quoted (threads, an int Snakemake sets, excepted), and
+    the Snakefile's prefix quotes the workflow folder: the parts of the workflow no end-to-end test here runs
+    (CM, quality, tracing, fetch rules) are held to the same rule."""
+    found = 0
+    for path in [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]:
+        for block in re.findall(r"^\s+shell:\n((?:\s+\".*\"\n)+)", path.read_text(), re.M):
+            for field in re.findall(r"(?<!\{)\{([^{}]+)\}(?!\})", block):
+                found += 1
+                assert field.endswith(":q") or field == "threads", f"{path.name}: unquoted {{{field}}} in {block}"
+    assert found > 100
+    assert "shlex.quote(workflow.basedir)" in (REPO / "Snakefile").read_text()
 
 
 def _files(root) -> set[str]:
@@ -33,6 +47,7 @@ def _user_manifest(workdir, name: str) -> str:
     return name
 
 
+@pytest.mark.slow
 def test_hostile_paths_run_nothing_and_write_only_under_results(tmp_path):
     workdir = tmp_path / "work"
     workdir.mkdir()
@@ -54,6 +69,7 @@ def test_hostile_paths_run_nothing_and_write_only_under_results(tmp_path):
     assert f"{HOSTILE}/logs/corpus/manifest.log" in logs and any("/logs/resynth/" in f for f in logs)
 
 
+@pytest.mark.slow
 def test_hostile_split_speaker_is_rejected_and_runs_nothing(tmp_path):
     config = tiny_config(tmp_path, codecs=["Encodec_6b24k"], split={"dev": ["p226;touch pwned_1"],
                                                                      "eval": ["$(touch pwned_2)"]})
