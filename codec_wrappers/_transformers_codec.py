@@ -3,7 +3,8 @@
 Random weights come from the model's Config class with the registry's hyper-parameters; released weights from
 `from_pretrained` on the folder holding the pinned `config.json` and `model.safetensors`, after checking that config
 against the registry. Their residual quantizers initialise every codebook to zeros, so `randomize` needs the vectors
-that reach the quantizer: `quantizer_input` records them on a seeded probe through the model's own `encode`.
+that reach the quantizer: `balanced_quantizer_input` balances the layers before it and records them on a probe
+through the model's own `encode`.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from unittest import mock
 import torch
 
 from codec_wrappers import _released_config
-from codec_wrappers._feature_codebooks import probe_signal
+from codec_wrappers._random_weights import balance_gains
 from codec_wrappers.base import CodecWrapper
 
 
@@ -49,16 +50,29 @@ def _plain(value):
     return value.to_dict() if hasattr(value, "to_dict") else value
 
 
-def quantizer_input(model, samples: int, seed: int) -> torch.Tensor:
-    """The [B, D, frames] embeddings `model.encode` hands to `model.quantizer.encode` for `samples` of seeded noise."""
+class _Recorded(Exception):
+    """Stops `model.encode` once the quantizer's input is recorded."""
+
+
+@torch.no_grad()
+def balanced_quantizer_input(model, probe: torch.Tensor) -> tuple[torch.Tensor, set]:
+    """Balance the gains of the layers `model.encode` runs before its quantizer on the [1, 1, T] `probe`
+    (codec_wrappers._random_weights.balance_gains); returns the [1, D, frames] embeddings it then hands to
+    `model.quantizer.encode`, and the layers balanced."""
     seen = []
-    original = model.quantizer.encode
 
     def record(embeddings, *args, **kwargs):
         seen.append(embeddings.detach())
-        return original(embeddings, *args, **kwargs)
+        raise _Recorded
 
-    probe = probe_signal(samples, seed)
-    with torch.no_grad(), mock.patch.object(model.quantizer, "encode", record):
-        model.encode(probe)
-    return seen[0]
+    def encode():
+        with mock.patch.object(model.quantizer, "encode", record):
+            try:
+                model.encode(probe)
+            except _Recorded:
+                pass
+
+    done = balance_gains(model, encode)
+    seen.clear()
+    encode()
+    return seen[0], done

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import torch
 
+from codec_wrappers._random_weights import (balance_gains, balance_through_codec, fill_factorized_codebooks,
+                                            speech_like_probe)
 from codec_wrappers.base import CodecWrapper
 
 
@@ -34,6 +36,15 @@ class DacWrapper(CodecWrapper):
         if released != arch:
             raise ValueError(f"{self.name}: checkpoint hyper-parameters {released} differ from {arch}")
         return model
+
+    @torch.no_grad()
+    def randomize(self, model, seed):
+        """Input-dependent random weights (codec_wrappers._random_weights): balance the encoder on a speech-like
+        probe, draw each residual codebook from its projected latents, balance the decoder."""
+        probe = model.preprocess(speech_like_probe(self.sample_rate, seed, seconds=1.0), self.sample_rate)
+        done = balance_gains(model.encoder, lambda: model.encoder(probe))
+        fill_factorized_codebooks(model.quantizer.quantizers, model.encoder(probe), seed)
+        balance_through_codec(self, model, probe, skip=[*done, *model.quantizer.modules()])
 
     def codec(self, wav):
         from audiotools import AudioSignal

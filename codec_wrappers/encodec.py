@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from codec_wrappers._codebooks import fill_euclidean_codebooks
+from codec_wrappers._random_weights import balance_gains, fill_kmeans_codebook, residual_codebooks, speech_like_probe
 from codec_wrappers.base import CodecWrapper
 
 
@@ -24,12 +24,17 @@ def load_encodec_checkpoint(arch: dict, path) -> torch.nn.Module:
     return model
 
 
+@torch.no_grad()
 def randomize_encodec(model, seed: int) -> None:
-    """Fill the all-zero RVQ codebooks at the scale of the encoder's output on a seeded probe signal."""
-    probe = torch.randn(1, model.channels, model.sample_rate, generator=torch.Generator().manual_seed(seed))
-    with torch.no_grad():
-        scale = model.encoder(probe * 0.1).std()
-    fill_euclidean_codebooks(model.quantizer.vq.layers, scale, seed)
+    """Input-dependent random weights (codec_wrappers._random_weights): balance the encoder's gains on a speech-like
+    probe, draw the all-zero k-means codebooks from its output frames, then balance the decoder's gains."""
+    probe = speech_like_probe(model.sample_rate, seed)
+    balance_gains(model.encoder, lambda: model.encoder(probe))
+    layers = model.quantizer.vq.layers
+    books = residual_codebooks(model.encoder(probe)[0].T, len(layers), layers[0]._codebook.embed.shape[0], seed)
+    for layer, book in zip(layers, books):
+        fill_kmeans_codebook(layer._codebook, book)
+    balance_gains(model.decoder, lambda: model.decode(model.encode(probe)))
 
 
 class EncodecWrapper(CodecWrapper):

@@ -21,7 +21,8 @@ import yaml
 
 from codec_wrappers import _released_config
 from codec_wrappers._checkpoints import checkpoint_loads
-from codec_wrappers._feature_codebooks import codebooks_like, probe_signal
+from codec_wrappers._random_weights import (balance_gains, balance_through_codec, residual_codebooks,
+                                            speech_like_probe)
 from codec_wrappers.base import CodecWrapper
 
 
@@ -51,18 +52,22 @@ class FunCodecWrapper(CodecWrapper):
         _released_config.check(self.name, arch, yaml.safe_load(files["config"].read_text()), files["config"])
         return speech2token(files["config"], files["model"])
 
+    @torch.no_grad()
     def randomize(self, model, seed):
-        """Fill the all-zero RVQ codebooks (FunCodec's distributed RVQ keeps them as stacked buffers) around the
-        encoder's output on a seeded probe signal."""
+        """Input-dependent random weights (codec_wrappers._random_weights): balance the encoder, draw the all-zero
+        RVQ codebooks (FunCodec's distributed RVQ keeps them as stacked buffers) from its output frames on a
+        speech-like probe, balance the decoder."""
         codec = model.model
-        with torch.no_grad():
-            features = codec._encode(probe_signal(codec.sample_rate, seed))[0][0][0]
+        probe = speech_like_probe(codec.sample_rate, seed)
+        done = balance_gains(codec, lambda: codec._encode(probe))
+        features = codec._encode(probe)[0][0][0]
         rvq = codec.quantizer.rq.model
-        embed = codebooks_like(features, tuple(rvq.embed.shape), seed)
+        embed = residual_codebooks(features, rvq.embed.shape[0], rvq.embed.shape[1], seed)
         rvq.embed.copy_(embed)
         rvq.embed_avg.copy_(embed)
         rvq.cluster_size.fill_(1.0)
         rvq.inited.fill_(1.0)
+        balance_through_codec(self, model, probe, skip=done)
 
     def load(self, *args, **kwargs):
         super().load(*args, **kwargs)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from codec_wrappers._feature_codebooks import codebooks_like
-from codec_wrappers._transformers_codec import TransformersCodecWrapper, quantizer_input
+from codec_wrappers._random_weights import (balance_gains, balance_through_codec, residual_codebooks,
+                                            speech_like_probe)
+from codec_wrappers._transformers_codec import TransformersCodecWrapper, balanced_quantizer_input
 
 
 class MimiWrapper(TransformersCodecWrapper):
@@ -23,21 +24,26 @@ class MimiWrapper(TransformersCodecWrapper):
         arch = self.entry.architecture_params()
         return round(arch["sampling_rate"] / arch["frame_rate"])
 
+    @torch.no_grad()
     def randomize(self, model, seed):
-        """Fill the zero codebooks of the semantic and the acoustic RVQ around their own input projections of the
-        encoder's latents on a seeded probe. Codebooks cache their normalised table on first use: drop that cache."""
-        latents = quantizer_input(model, 2 * self.sample_rate, seed)
+        """Input-dependent random weights (codec_wrappers._random_weights): balance the layers before the quantizer
+        on a speech-like probe, draw the zero codebooks of the semantic and the acoustic RVQ from their own input
+        projections of the encoder's latents, balance the rest through encode/decode. Codebooks cache their
+        normalised table on first use: drop that cache."""
+        probe = speech_like_probe(self.sample_rate, seed)
+        latents, done = balanced_quantizer_input(model, probe)
         split = model.quantizer
         for index, rvq in enumerate((split.semantic_residual_vector_quantizer,
                                      split.acoustic_residual_vector_quantizer)):
-            with torch.no_grad():
-                features = (rvq.input_proj(latents) if rvq.input_proj is not None else latents)[0].T
-            first = rvq.layers[0].codebook
-            books = codebooks_like(features, (len(rvq.layers), *first.embed_sum.shape), seed + index)
-            for layer, book in zip(rvq.layers, books):
+            if rvq.input_proj is not None:
+                done |= balance_gains(rvq.input_proj, lambda: rvq.input_proj(latents))
+            features = (rvq.input_proj(latents) if rvq.input_proj is not None else latents)[0].T
+            size = rvq.layers[0].codebook.embed_sum.shape[0]
+            for layer, book in zip(rvq.layers, residual_codebooks(features, len(rvq.layers), size, seed + index)):
                 layer.codebook.embed_sum.copy_(book)
                 layer.codebook.cluster_usage.fill_(1.0)
                 layer.codebook._embed = None
+        balance_through_codec(self, model, probe, skip=done)
 
     def codec(self, wav):
         codes = self.model.encode(wav.unsqueeze(1), num_quantizers=self.settings["num_quantizers"]).audio_codes

@@ -14,6 +14,8 @@ import json
 import torch
 
 from codec_wrappers import _released_config
+from codec_wrappers._random_weights import (balance_gains, balance_through_codec, fill_factorized_codebooks,
+                                            speech_like_probe)
 from codec_wrappers.base import CodecWrapper
 
 #: Seed of the decoder's noise for every call (see module docstring).
@@ -41,6 +43,15 @@ class SnacWrapper(CodecWrapper):
         _released_config.check(self.name, arch, json.loads(files["config"].read_text()), files["config"])
         return SNAC.from_pretrained(str(folder))
 
+    @torch.no_grad()
+    def randomize(self, model, seed):
+        """Input-dependent random weights (codec_wrappers._random_weights): balance the encoder on a speech-like
+        probe, draw each residual codebook from its projected (stride-pooled) latents, balance the decoder."""
+        probe = model.preprocess(speech_like_probe(self.sample_rate, seed, seconds=1.0))
+        done = balance_gains(model.encoder, lambda: model.encoder(probe))
+        fill_factorized_codebooks(model.quantizer.quantizers, model.encoder(probe), seed, pool=_pool)
+        balance_through_codec(self, model, probe, skip=[*done, *model.quantizer.modules()])
+
     def codec(self, wav):
         devices = [self.device] if self.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
@@ -48,6 +59,11 @@ class SnacWrapper(CodecWrapper):
             codes = self.model.encode(wav.unsqueeze(1))
             audio = self.model.decode(codes)
         return audio[:, 0, : wav.shape[-1]]
+
+
+def _pool(layer, residual):
+    """What a SNAC quantizer layer sees of the residual: averaged over its stride."""
+    return torch.nn.functional.avg_pool1d(residual, layer.stride, layer.stride) if layer.stride > 1 else residual
 
 
 WRAPPER = SnacWrapper

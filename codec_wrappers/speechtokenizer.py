@@ -10,7 +10,8 @@ import json
 import torch
 
 from codec_wrappers import _released_config
-from codec_wrappers._feature_codebooks import fill_codebooks_from_features, probe_signal
+from codec_wrappers._random_weights import (balance_gains, balance_through_codec, fill_kmeans_codebook,
+                                            residual_codebooks, speech_like_probe)
 from codec_wrappers.base import CodecWrapper
 
 
@@ -32,11 +33,17 @@ class SpeechTokenizerWrapper(CodecWrapper):
         _released_config.check(self.name, arch, json.loads(files["config"].read_text()), files["config"])
         return SpeechTokenizer.load_from_checkpoint(str(files["config"]), str(files["model"]))
 
+    @torch.no_grad()
     def randomize(self, model, seed):
-        """Fill the all-zero RVQ codebooks around the encoder's output on a seeded probe signal."""
-        with torch.no_grad():
-            features = model.encoder(probe_signal(model.sample_rate, seed))[0].T
-        fill_codebooks_from_features(model.quantizer.vq.layers, features, seed)
+        """Input-dependent random weights (codec_wrappers._random_weights): balance the encoder, draw the all-zero
+        k-means codebooks from its output frames on a speech-like probe, balance the decoder."""
+        probe = speech_like_probe(model.sample_rate, seed)
+        done = balance_gains(model.encoder, lambda: model.encoder(probe))
+        layers = model.quantizer.vq.layers
+        books = residual_codebooks(model.encoder(probe)[0].T, len(layers), layers[0]._codebook.embed.shape[0], seed)
+        for layer, book in zip(layers, books):
+            fill_kmeans_codebook(layer._codebook, book)
+        balance_through_codec(self, model, probe, skip=done)
 
     def codec(self, wav):
         codes = self.model.encode(wav.unsqueeze(1), n_q=self.settings.get("n_q"))

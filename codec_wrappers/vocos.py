@@ -13,6 +13,7 @@ from unittest import mock
 import torch
 import yaml
 
+from codec_wrappers._random_weights import balance_through_codec, speech_like_probe
 from codec_wrappers.base import CodecWrapper
 from codec_wrappers.encodec import (
     build_encodec,
@@ -49,12 +50,16 @@ class VocosWrapper(CodecWrapper):
         return self._from_hparams(arch, build_encodec(self._encodec_arch(arch)))
 
     def randomize(self, model, seed):
-        """Seed EnCodec's codebooks, then copy them into the table Vocos embeds codes with (upstream does so at
-        construction, when the codebooks were still empty)."""
+        """Randomize EnCodec (encodec.randomize_encodec), copy its codebooks into the table Vocos embeds codes with
+        (upstream does so at construction, when the codebooks were still empty), then balance the Vocos backbone
+        and head's gains through the wrapper's own encode/decode."""
         extractor = model.feature_extractor
         randomize_encodec(extractor.encodec, seed)
         books = [vq.codebook for vq in extractor.encodec.quantizer.vq.layers[: extractor.num_q]]
         extractor.codebook_weights.data.copy_(torch.cat(books, dim=0))
+        with torch.no_grad():
+            balance_through_codec(self, model, speech_like_probe(self.sample_rate, seed),
+                                  skip=set(extractor.encodec.modules()))
 
     def load_pretrained(self, arch, files):
         encodec_model = load_encodec_checkpoint(self._encodec_arch(arch), files["encodec"])

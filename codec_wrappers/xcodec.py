@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from codec_wrappers._feature_codebooks import codebooks_like
-from codec_wrappers._transformers_codec import TransformersCodecWrapper, quantizer_input
+from codec_wrappers._random_weights import balance_through_codec, residual_codebooks, speech_like_probe
+from codec_wrappers._transformers_codec import TransformersCodecWrapper, balanced_quantizer_input
 
 
 class XcodecWrapper(TransformersCodecWrapper):
@@ -25,15 +25,20 @@ class XcodecWrapper(TransformersCodecWrapper):
         ratios = self.entry.architecture_params()["acoustic_model_config"]["downsampling_ratios"]
         return int(torch.tensor(ratios).prod())
 
+    @torch.no_grad()
     def randomize(self, model, seed):
-        """Fill the zero RVQ codebooks around the fused acoustic + semantic embeddings of a seeded probe."""
-        features = quantizer_input(model, self.sample_rate, seed)[0].T
+        """Input-dependent random weights (codec_wrappers._random_weights): balance the acoustic and semantic
+        encoders on a speech-like probe, draw the zero RVQ codebooks from their fused embeddings, balance the rest
+        through encode/decode."""
+        probe = speech_like_probe(self.sample_rate, seed)
+        latents, done = balanced_quantizer_input(model, probe)
         layers = model.quantizer.quantizers
-        books = codebooks_like(features, (len(layers), *layers[0].codebook.embed.shape), seed)
+        books = residual_codebooks(latents[0].T, len(layers), layers[0].codebook.embed.shape[0], seed)
         for layer, book in zip(layers, books):
             layer.codebook.embed.copy_(book)
             layer.codebook.embed_avg.copy_(book)
             layer.codebook.cluster_size.fill_(1.0)
+        balance_through_codec(self, model, probe, skip=done)
 
     def feature_extractor(self):
         """The released models' preprocessor (DacFeatureExtractor, mono, right-padding to a whole 320-sample frame)."""
