@@ -1,7 +1,8 @@
 """Parity: the SNAC wrapper equals the README's `from_pretrained` / `encode` / `decode` on the same seeded weights.
 
-The wrapper's random model is written as the hub layout (config.json + pytorch_model.bin), loaded back through
-`SNAC.from_pretrained(folder)` and run as the README does, with the decoder's noise drawn from the same seed.
+The wrapper's random weights are written in the hub layout (config.json + pytorch_model.bin) with the RELEASED
+config.json (hub hubertsiuzdak/snac_24khz and snac_44khz, written here, not read from the registry), loaded back
+through `SNAC.from_pretrained(folder)` and run as the README does, with the decoder's noise drawn from the same seed.
 """
 from __future__ import annotations
 
@@ -13,10 +14,16 @@ import torch
 from codec_wrappers.snac import NOISE_SEED
 from codecfake import codec_loading
 from codecfake.audio import TARGET_RATE, resample
+from tests.test_released_configs import SNAC44_RELEASED
 
 snac = pytest.importorskip("snac")
 
 TOLERANCE = 1e-5
+#: config.json of hubertsiuzdak/snac_24khz (hub file page).
+SNAC24_RELEASED = {"sampling_rate": 24000, "encoder_dim": 48, "encoder_rates": [2, 4, 8, 8], "decoder_dim": 1024,
+                   "decoder_rates": [8, 8, 4, 2], "attn_window_size": None, "codebook_size": 4096, "codebook_dim": 8,
+                   "vq_strides": [4, 2, 1], "noise": True, "depthwise": True}
+RELEASED = {"snac_24khz": SNAC24_RELEASED, "snac_44khz": {**SNAC44_RELEASED, "noise": True, "depthwise": True}}
 NAMES = ["snac_24khz", pytest.param("snac_44khz", marks=pytest.mark.slow)]
 
 
@@ -39,7 +46,7 @@ def wrapper_output(wrapper, wav):
 @pytest.fixture(scope="module")
 def checkpoint(wrapper, tmp_path_factory):
     folder = tmp_path_factory.mktemp(wrapper.name)
-    (folder / "config.json").write_text(json.dumps(wrapper.entry.architecture_params()))
+    (folder / "config.json").write_text(json.dumps(RELEASED[wrapper.name]))
     torch.save(wrapper.model.state_dict(), folder / "pytorch_model.bin")
     return {"config": folder / "config.json", "model": folder / "pytorch_model.bin"}
 
@@ -75,7 +82,7 @@ def test_pretrained_path_loads_the_same_weights(wrapper, wav, checkpoint, wrappe
 
 
 def test_pretrained_path_rejects_another_architecture(wrapper, checkpoint, tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({**wrapper.entry.architecture_params(), "codebook_size": 1024}))
+    (tmp_path / "config.json").write_text(json.dumps({**RELEASED[wrapper.name], "codebook_size": 1024}))
     (tmp_path / "pytorch_model.bin").symlink_to(checkpoint["model"])
     files = {"config": tmp_path / "config.json", "model": tmp_path / "pytorch_model.bin"}
     with pytest.raises(ValueError, match="codebook_size"):

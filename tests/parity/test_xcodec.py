@@ -10,12 +10,16 @@ from __future__ import annotations
 import pytest
 import torch
 
-from codecfake import codec_loading, registry
+from codecfake import codec_loading
 
 transformers = pytest.importorskip("transformers")
 
 NAME = "xcodec_hubert_libirispeech"
 TOLERANCE = 1e-5
+#: 4 kbps: every one of the 8 codebooks (0.5 kbps each), the released models' highest and transformers' default.
+BANDWIDTH = 4.0
+#: zhenye234/xcodec inference.py scales the input by the training config's audio_norm_scale.
+AUDIO_NORM_SCALE = 0.95
 pytestmark = pytest.mark.slow  # building the model takes ~10-30 s on 2 shared cores
 
 
@@ -45,9 +49,9 @@ def documented_resynthesis(folder, wav) -> torch.Tensor:
     model = transformers.XcodecModel.from_pretrained(str(folder)).eval()
     feature_extractor = transformers.DacFeatureExtractor(feature_size=1, sampling_rate=16000, hop_length=320)
     # zhenye234/xcodec inference.py: wav * config.audio_norm_scale (0.95 in the repository's training config).
-    inputs = feature_extractor(raw_audio=wav * 0.95, sampling_rate=feature_extractor.sampling_rate, return_tensors="pt")
+    inputs = feature_extractor(raw_audio=wav * AUDIO_NORM_SCALE, sampling_rate=feature_extractor.sampling_rate, return_tensors="pt")
     with torch.no_grad():
-        codes = model.encode(inputs["input_values"], bandwidth=registry.get(NAME).settings["bandwidth"]).audio_codes
+        codes = model.encode(inputs["input_values"], bandwidth=BANDWIDTH).audio_codes
         return model.decode(codes).audio_values[:, 0]
 
 
@@ -61,7 +65,7 @@ def test_wrapper_equals_documented_encode_decode(wav, folder, wrapper_output):
 
 def test_random_codebooks_make_codes_follow_the_input(wrapper, wav):
     with torch.no_grad():
-        codes = wrapper.model.encode(torch.from_numpy(wav)[None, None], bandwidth=4.0).audio_codes
+        codes = wrapper.model.encode(torch.from_numpy(wav)[None, None], bandwidth=BANDWIDTH).audio_codes
     assert codes.shape[1] == 8
     assert all(codes[0, level].unique().numel() > 1 for level in range(8))
 

@@ -1,0 +1,152 @@
+"""A throwaway codec family added exactly as resources/codecs/README.md says (one wrapper module, one env file, one
+registry entry, nothing else), in a copy of the project, and run through the codec contract there.
+
+The toy family is a small convolutional autoencoder with a residual VQ, defined in its wrapper module (a real family
+imports its upstream package instead). A second copy whose decoder ignores the codes must FAIL the contract: the
+contract, not only the toy, is what this test checks.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.conftest import REPO
+
+#: The project folders and files a copy needs to import the registry, the wrappers and run the contract test.
+COPIED = ("codecfake", "codec_wrappers", "resources", "envs", "tests")
+FILES = ("pyproject.toml",)
+NAME = "toy_16k"
+
+WRAPPER = '''
+"""Toy codec (test only): strided convolutions, a two-layer Euclidean residual VQ, transposed convolutions."""
+import torch
+
+from codec_wrappers._random_weights import (balance_gains, balance_through_codec, residual_codebooks,
+                                            speech_like_probe)
+from codec_wrappers.base import CodecWrapper
+
+
+class Toy(torch.nn.Module):
+    def __init__(self, dim=32, size=256, layers=2, stride=8):
+        super().__init__()
+        self.encoder = torch.nn.Sequential(torch.nn.Conv1d(1, dim, 2 * stride, stride, stride // 2), torch.nn.ELU(),
+                                           torch.nn.Conv1d(dim, dim, 3, 1, 1))
+        self.codebooks = torch.nn.Parameter(torch.zeros(layers, size, dim), requires_grad=False)
+        self.decoder = torch.nn.Sequential(torch.nn.Conv1d(dim, dim, 3, 1, 1), torch.nn.ELU(),
+                                           torch.nn.ConvTranspose1d(dim, 1, 2 * stride, stride, stride // 2))
+
+    def quantize(self, latents):
+        residual, out = latents.transpose(1, 2), 0
+        for book in self.codebooks:
+            chosen = book[torch.cdist(residual, book[None]).argmin(-1)]
+            out, residual = out + chosen, residual - chosen
+        return out.transpose(1, 2)
+
+
+class ToyWrapper(CodecWrapper):
+    requires = ("torch",)
+    hop_length = 8
+
+    def build(self, arch):
+        return Toy(**arch)
+
+    def load_pretrained(self, arch, files):
+        raise NotImplementedError("the toy has no released weights")
+
+    @torch.no_grad()
+    def randomize(self, model, seed):
+        probe = speech_like_probe(self.sample_rate, seed)
+        done = balance_gains(model.encoder, lambda: model.encoder(probe))
+        frames = model.encoder(probe)[0].T
+        model.codebooks.copy_(residual_codebooks(frames, *model.codebooks.shape[:2], seed))
+        balance_through_codec(self, model, probe, skip=done)
+
+    def codec(self, wav):
+        latents = self.model.quantize(self.model.encoder(wav[:, None]))
+        return self.model.decoder(DECODER_INPUT(latents))[:, 0, : wav.shape[-1]]
+
+
+DECODER_INPUT = lambda codes: codes  # noqa: E731
+WRAPPER = ToyWrapper
+'''
+
+ENV = """\
+# Toy codec (test only).
+channels:
+  - conda-forge
+  - nodefaults
+dependencies:
+  - python=3.11
+  - pip=24.2
+  - pip:
+      - torch==2.13.0
+      - numpy==2.4.6
+      - pyyaml==6.0.3
+      - soundfile==0.14.0
+      - soxr==1.1.0
+"""
+
+ENTRY = f"""\
+{NAME}:
+  id: Z
+  family: Toy
+  config: toy
+  arch: C/C
+  QUA: Mvq
+  AUX: None
+  DEC: Time
+  wrapper: toycodec
+  env: envs/toycodec.yaml
+  sample_rate: 16000
+  settings: {{}}
+  weights:
+    model: {{url: "https://example.invalid/toycodec.pt", lock: true}}
+"""
+
+
+def add_toy_family(tmp_path, decoder_input: str = "lambda codes: codes"):
+    """A copy of the project with the toy family added through exactly the three places the guide lists."""
+    copy = tmp_path / "project"
+    for folder in COPIED:
+        shutil.copytree(REPO / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in FILES:
+        shutil.copy(REPO / name, copy / name)
+    added = {
+        "codec_wrappers/toycodec.py": WRAPPER.replace("lambda codes: codes", decoder_input),
+        "envs/toycodec.yaml": ENV,
+        "resources/codecs/toycodec.yaml": ENTRY,
+    }
+    for path, text in added.items():
+        (copy / path).write_text(textwrap.dedent(text))
+    return copy
+
+
+def run_contract(copy) -> subprocess.CompletedProcess:
+    tests = ["tests/test_codec_contract.py", "tests/test_registry.py::test_entry_is_complete"]
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", NAME, *tests],
+                          cwd=copy, env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_guide_lists_the_three_places():
+    guide = (REPO / "resources" / "codecs" / "README.md").read_text()
+    for place in ("codec_wrappers/<family>.py", "envs/<family>.yaml", "resources/codecs/<family>.yaml"):
+        assert place in guide, place
+
+
+@pytest.mark.slow  # two pytest runs in a copy of the project, ~20 s each on 2 shared cores
+def test_a_new_family_added_through_the_three_places_passes_the_contract(tmp_path):
+    done = run_contract(add_toy_family(tmp_path / "good"))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "3 passed" in done.stdout, done.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_the_contract_fails_a_family_whose_decoder_ignores_the_input(tmp_path):
+    done = run_contract(add_toy_family(tmp_path / "bad", decoder_input="lambda codes: torch.ones_like(codes)"))
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "does not depend on the input" in done.stdout or "ignores its input" in done.stdout, done.stdout[-3000:]
