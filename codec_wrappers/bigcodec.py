@@ -11,7 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from codec_wrappers._feature_codebooks import codebooks_like, probe_signal
+from codec_wrappers._feature_codebooks import codebooks_like
+from codec_wrappers._random_weights import balance_gains, balance_through_codec, speech_like_probe
 from codec_wrappers.base import CodecWrapper
 
 
@@ -40,12 +41,15 @@ class BigCodecWrapper(CodecWrapper):
     def randomize(self, model, seed):
         """An untrained encoder's projected latents nearly share one direction, so the cosine lookup picks a handful
         of the 8192 random codes: draw the codebook around those latents on a seeded probe."""
-        with torch.no_grad():
-            latents = model["encoder"](probe_signal(self.sample_rate, seed))
+        probe = speech_like_probe(self.sample_rate, seed)
+        with torch.no_grad():  # gains balanced before and after (codec_wrappers._random_weights)
+            done = balance_gains(model["encoder"], lambda: model["encoder"](probe))
+            latents = model["encoder"](probe)
             for layer in model["decoder"].quantizer.layers:
                 features = F.normalize(layer.in_proj(latents.transpose(1, 2))[0], dim=-1)
                 book = layer.codebook.weight
                 book.copy_(codebooks_like(features, (1, *book.shape), seed)[0])
+            balance_through_codec(self, model, probe, skip=done)
 
     def codec(self, wav):
         padded = F.pad(wav, (0, self.hop_length - wav.shape[-1] % self.hop_length))

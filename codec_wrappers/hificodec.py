@@ -24,7 +24,8 @@ import torch
 
 from codec_wrappers import _released_config
 from codec_wrappers._checkpoints import checkpoint_loads
-from codec_wrappers._feature_codebooks import codebooks_like, probe_signal
+from codec_wrappers._feature_codebooks import codebooks_like
+from codec_wrappers._random_weights import balance_gains, balance_through_codec, speech_like_probe
 from codec_wrappers.base import CodecWrapper
 
 
@@ -66,14 +67,18 @@ class HiFiCodecWrapper(CodecWrapper):
     def randomize(self, model, seed):
         """Upstream's uniform(+-1/1024) codebooks lie far from an untrained encoder's output, which then maps every
         frame to one code: draw them around the encoder's output on a seeded probe, group by group."""
-        with torch.no_grad():
-            features = model.encoder(probe_signal(self.sample_rate, seed))[0].T
+        probe = speech_like_probe(self.sample_rate, seed)
+        with torch.no_grad():  # gains balanced before and after (codec_wrappers._random_weights)
+            done = balance_gains(model.encoder, lambda: model.encoder(probe))
+            features = model.encoder(probe)[0].T
         groups = model.h.n_code_groups
         for group, chunk in enumerate(features.chunk(groups, dim=-1)):
             first, second = model.quantizer.quantizer_modules[group], model.quantizer.quantizer_modules2[group]
             books = codebooks_like(chunk, (2, *first.embedding.weight.shape), seed + group)
             first.embedding.weight.data.copy_(books[0])
             second.embedding.weight.data.copy_(books[1])
+        with torch.no_grad():
+            balance_through_codec(self, model, probe, skip=done)
 
     def codec(self, wav):
         codes = self.model.encode(peak_normalize(wav, self.settings.get("peak_normalize")))

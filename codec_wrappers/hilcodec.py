@@ -19,7 +19,8 @@ import torch.nn.functional as F
 
 from codec_wrappers import _released_config
 from codec_wrappers._checkpoints import checkpoint_loads
-from codec_wrappers._feature_codebooks import codebooks_like, probe_signal
+from codec_wrappers._feature_codebooks import codebooks_like
+from codec_wrappers._random_weights import balance_gains, balance_through_codec, speech_like_probe
 from codec_wrappers.base import CodecWrapper
 
 
@@ -53,15 +54,20 @@ class HILCodecWrapper(CodecWrapper):
 
     def randomize(self, model, seed):
         """Fill the all-zero k-means codebooks around the encoder's output on a seeded probe signal, and mark them
-        initialised (otherwise the first call would run k-means on its own input)."""
+        initialised (otherwise the first call would run k-means on its own input). Gains are balanced before and
+        after (codec_wrappers._random_weights), so the output follows the input."""
+        probe = speech_like_probe(self.sample_rate, seed)
         with torch.no_grad():
-            features = model.encoder(probe_signal(self.sample_rate, seed))[0].T
+            done = balance_gains(model.encoder, lambda: model.encoder(probe))
+            features = model.encoder(probe)[0].T
         layers = model.quantizer.layers
         books = codebooks_like(features, (len(layers), *layers[0].embed.shape), seed)
         for layer, book in zip(layers, books):
             layer.embed.copy_(book)
             layer.ema_embed.copy_(book * layer.ema_num_initial)
             layer.initted = True
+        with torch.no_grad():
+            balance_through_codec(self, model, probe, skip=done)
 
     def codec(self, wav):
         length = wav.shape[-1]

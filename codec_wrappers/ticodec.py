@@ -23,7 +23,8 @@ import torch
 
 from codec_wrappers import _released_config
 from codec_wrappers._checkpoints import checkpoint_loads
-from codec_wrappers._feature_codebooks import codebooks_like, probe_signal
+from codec_wrappers._feature_codebooks import codebooks_like
+from codec_wrappers._random_weights import balance_gains, balance_through_codec, speech_like_probe
 from codec_wrappers.base import CodecWrapper
 
 #: Quantizer attributes holding the residual layers' codebooks, first layer first.
@@ -69,14 +70,18 @@ class TiCodecWrapper(CodecWrapper):
         every frame to one code: draw them around the encoder's output on a seeded probe, layer by layer and group by
         group. (The 8 per-utterance codebooks keep upstream's initialisation: one probe gives one global vector.)"""
         model.eval()  # the global-token encoder ends in BatchNorm: train mode would update its running statistics
-        with torch.no_grad():
-            features = model.encoder(probe_signal(self.sample_rate, seed))[0][0].T
+        probe = speech_like_probe(self.sample_rate, seed)
+        with torch.no_grad():  # gains balanced before and after (codec_wrappers._random_weights)
+            done = balance_gains(model.encoder, lambda: model.encoder(probe))
+            features = model.encoder(probe)[0][0].T
         layers = [getattr(model.quantizer, name) for name in RESIDUAL_LAYERS[: model.h.residul_layer]]
         groups = model.h.n_code_groups
         for group, chunk in enumerate(features.chunk(groups, dim=-1)):
             shape = (len(layers), *layers[0][group].embedding.weight.shape)
             for layer, book in zip(layers, codebooks_like(chunk, shape, seed + group)):
                 layer[group].embedding.weight.data.copy_(book)
+        with torch.no_grad():
+            balance_through_codec(self, model, probe, skip=done)
 
     def codec(self, wav):
         vq_codes, global_token = self.model.encode(wav)

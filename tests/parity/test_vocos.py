@@ -24,7 +24,8 @@ encodec = pytest.importorskip("encodec")
 def released_vocos(tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(VOCOS_RELEASED))
-    factory = mock.Mock(side_effect=lambda **kwargs: encodec.EncodecModel.encodec_model_24khz(pretrained=False))
+    package_factory = encodec.EncodecModel.encodec_model_24khz
+    factory = mock.Mock(side_effect=lambda **kwargs: package_factory(pretrained=False))
     with mock.patch("vocos.feature_extractors.EncodecModel.encodec_model_24khz", factory):
         return vocos.Vocos.from_hparams(str(config))
 
