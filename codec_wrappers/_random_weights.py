@@ -15,6 +15,7 @@ does, without training:
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Callable, Iterable
 
 import torch
@@ -71,10 +72,10 @@ def _scale_weight(layer: torch.nn.Module, factor: float) -> None:
 
 @torch.no_grad()
 def balance_gains(model: torch.nn.Module, run: Callable[[], object], skip: Iterable[torch.nn.Module] = ()) -> dict:
-    """Zero the biases of `model`'s recurrent layers, and of its convolutions and linear layers reached by `run()`, and scale each so its output's
-    standard deviation equals its input's. One pass: each layer's hook rescales its own output too, so the layers
-    after it already see balanced input. Layers in `skip` are untouched. Returns {layer: its output's standard
-deviation once balanced} for the layers balanced, in call order."""
+    """Zero the biases of `model`'s recurrent layers, and of its convolutions and linear layers reached by `run()`,
+    and scale each so its output's standard deviation equals its input's. One pass: each layer's hook rescales its
+    own output too, so the layers after it already see balanced input. Layers in `skip` are untouched. Returns
+    {layer: its output's standard deviation once balanced} for the layers balanced, in call order."""
     skipped = set(skip)
     layers = [m for m in model.modules() if isinstance(m, BALANCED_LAYERS) and m not in skipped]
     done: dict = {}
@@ -193,13 +194,13 @@ def fill_factorized_codebooks(layers, latents: torch.Tensor, seed: int, pool=Non
     """DAC-style residual VQ layers (in_proj, codebook Embedding looked up by cosine, out_proj) from encoder latents
     [1, D, T]: per layer, balance in_proj, draw the codebook from its projected frames (jittered), fit out_proj to map
     them back to the residual (a random out_proj would add as much as it removes: the residual, and with it the
-    decoder's input, would grow x1.4 per layer), then pass the residual on. `pool(layer, residual)` is what the layer sees of the residual (SNAC pools
-    it by the layer's stride)."""
+    decoder's input, would grow x1.4 per layer), then pass the residual on. `pool(layer, residual)` is what the
+    layer sees of the residual (SNAC pools it by the layer's stride)."""
     generator = torch.Generator().manual_seed(seed)
     residual = latents
     for layer in layers:
         seen = pool(layer, residual) if pool is not None else residual
-        balance_gains(layer.in_proj, lambda: layer.in_proj(seen))
+        balance_gains(layer.in_proj, partial(layer.in_proj, seen))
         projected = layer.in_proj(seen)
         frames = projected[0].T
         book = sample_frames(frames, layer.codebook.weight.shape[0], generator)

@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import torch
 
-from codec_wrappers._random_weights import (balance_gains, balance_through_codec, fill_factorized_codebooks,
-                                            speech_like_probe)
+from codec_wrappers._random_weights import (
+    balance_gains,
+    balance_through_codec,
+    fill_factorized_codebooks,
+    speech_like_probe,
+)
 from codec_wrappers.base import CodecWrapper
 
 

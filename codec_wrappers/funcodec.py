@@ -21,8 +21,7 @@ import yaml
 
 from codec_wrappers import _released_config
 from codec_wrappers._checkpoints import checkpoint_loads
-from codec_wrappers._random_weights import (balance_gains, balance_through_codec, residual_codebooks,
-                                            speech_like_probe)
+from codec_wrappers._random_weights import balance_gains, balance_through_codec, residual_codebooks, speech_like_probe
 from codec_wrappers.base import CodecWrapper
 
 

@@ -8,10 +8,11 @@ codebooks kept: the first is the semantic (WavLM-distilled) one.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 
-from codec_wrappers._random_weights import (balance_gains, balance_through_codec, residual_codebooks,
-                                            speech_like_probe)
+from codec_wrappers._random_weights import balance_gains, balance_through_codec, residual_codebooks, speech_like_probe
 from codec_wrappers._transformers_codec import TransformersCodecWrapper, balanced_quantizer_input
 
 
@@ -36,7 +37,7 @@ class MimiWrapper(TransformersCodecWrapper):
         for index, rvq in enumerate((split.semantic_residual_vector_quantizer,
                                      split.acoustic_residual_vector_quantizer)):
             if rvq.input_proj is not None:
-                done |= balance_gains(rvq.input_proj, lambda: rvq.input_proj(latents))
+                done |= balance_gains(rvq.input_proj, partial(rvq.input_proj, latents))
             features = (rvq.input_proj(latents) if rvq.input_proj is not None else latents)[0].T
             size = rvq.layers[0].codebook.embed_sum.shape[0]
             for layer, book in zip(rvq.layers, residual_codebooks(features, len(rvq.layers), size, seed + index)):

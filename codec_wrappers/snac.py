@@ -14,8 +14,12 @@ import json
 import torch
 
 from codec_wrappers import _released_config
-from codec_wrappers._random_weights import (balance_gains, balance_through_codec, fill_factorized_codebooks,
-                                            speech_like_probe)
+from codec_wrappers._random_weights import (
+    balance_gains,
+    balance_through_codec,
+    fill_factorized_codebooks,
+    speech_like_probe,
+)
 from codec_wrappers.base import CodecWrapper
 
 #: Seed of the decoder's noise for every call (see module docstring).

@@ -10,8 +10,13 @@ import json
 import torch
 
 from codec_wrappers import _released_config
-from codec_wrappers._random_weights import (balance_gains, balance_through_codec, fill_kmeans_codebook,
-                                            residual_codebooks, speech_like_probe)
+from codec_wrappers._random_weights import (
+    balance_gains,
+    balance_through_codec,
+    fill_kmeans_codebook,
+    residual_codebooks,
+    speech_like_probe,
+)
 from codec_wrappers.base import CodecWrapper
 
 

@@ -49,7 +49,8 @@ def documented_resynthesis(folder, wav) -> torch.Tensor:
     model = transformers.XcodecModel.from_pretrained(str(folder)).eval()
     feature_extractor = transformers.DacFeatureExtractor(feature_size=1, sampling_rate=16000, hop_length=320)
     # zhenye234/xcodec inference.py: wav * config.audio_norm_scale (0.95 in the repository's training config).
-    inputs = feature_extractor(raw_audio=wav * AUDIO_NORM_SCALE, sampling_rate=feature_extractor.sampling_rate, return_tensors="pt")
+    inputs = feature_extractor(raw_audio=wav * AUDIO_NORM_SCALE, sampling_rate=feature_extractor.sampling_rate,
+                               return_tensors="pt")
     with torch.no_grad():
         codes = model.encode(inputs["input_values"], bandwidth=BANDWIDTH).audio_codes
         return model.decode(codes).audio_values[:, 0]
