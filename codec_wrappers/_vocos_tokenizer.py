@@ -18,7 +18,13 @@ import yaml
 
 from codec_wrappers import _released_config
 from codec_wrappers._checkpoints import checkpoint_loads
-from codec_wrappers._feature_codebooks import fill_codebooks_from_features, probe_signal
+from codec_wrappers._random_weights import (
+    balance_gains,
+    balance_through_codec,
+    fill_kmeans_codebook,
+    residual_codebooks,
+    speech_like_probe,
+)
 from codec_wrappers.base import CodecWrapper
 
 
@@ -43,13 +49,19 @@ class VocosTokenizerWrapper(CodecWrapper):
         with checkpoint_loads():  # a Lightning checkpoint: torch.load without weights_only
             return self.model_class().from_pretrained0802(str(files["config"]), str(files["model"]))
 
+    @torch.no_grad()
     def randomize(self, model, seed):
-        """Fill the all-zero k-means codebooks around the encoder's output on a seeded probe signal (otherwise the
-        first inference call would run k-means on its own input)."""
+        """Input-dependent random weights (codec_wrappers._random_weights): balance the EnCodec encoder on a
+        speech-like probe, draw the all-zero k-means codebooks from its output frames (otherwise the first inference
+        call would run k-means on its own input), balance the backbone and head through encode/decode."""
         encodec = model.feature_extractor.encodec
-        with torch.no_grad():
-            features = encodec.encoder(probe_signal(self.sample_rate, seed))[0].T
-        fill_codebooks_from_features(encodec.quantizer.vq.layers, features, seed)
+        probe = speech_like_probe(self.sample_rate, seed)
+        done = balance_gains(encodec.encoder, lambda: encodec.encoder(probe))
+        layers = encodec.quantizer.vq.layers
+        books = residual_codebooks(encodec.encoder(probe)[0].T, len(layers), layers[0]._codebook.embed.shape[0], seed)
+        for layer, book in zip(layers, books):
+            fill_kmeans_codebook(layer._codebook, book)
+        balance_through_codec(self, model, probe, skip=done)
 
     def codec(self, wav):
         bandwidth_id = torch.tensor([self.settings.get("bandwidth_id", 0)], device=wav.device)

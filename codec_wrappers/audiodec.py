@@ -27,7 +27,8 @@ import yaml
 
 from codec_wrappers import _released_config
 from codec_wrappers._checkpoints import checkpoint_loads, mark_extracted
-from codec_wrappers._feature_codebooks import codebooks_like, probe_signal
+from codec_wrappers._feature_codebooks import codebooks_like
+from codec_wrappers._random_weights import balance_gains, balance_through_codec, speech_like_probe
 from codec_wrappers._workdir import working_directory
 from codec_wrappers.base import CodecWrapper
 
@@ -99,21 +100,28 @@ class AudioDecWrapper(CodecWrapper):
                     _released_config.check(self.name, arch[part], released, f"{files['model']}:{path}")
             return self._from_root(root)
 
+    @torch.no_grad()
     def randomize(self, model, seed):
-        """Upstream's N(0, 1) codebooks lie far from an untrained encoder's output, which then maps every frame to
-        the same code: draw them around the encoder's output on a seeded probe, identically for the transmitter and
-        the receiver copy."""
+        """Input-dependent random weights (codec_wrappers._random_weights): balance the transmitter's encoder on a
+        speech-like probe (the receiver's copy takes the same weights, as both load one checkpoint), draw the
+        codebooks around its output (upstream's N(0, 1) codebooks lie so far from an untrained encoder's output
+        that every frame maps to one code), balance the vocoder through encode/decode."""
         encoder = model["tx_encoder"]
+        probe = speech_like_probe(self.sample_rate, seed)
         encoder.reset_buffer()
-        with torch.no_grad():
-            features = encoder.encode(probe_signal(self.sample_rate, seed))[0].T
+        balance_gains(encoder, lambda: encoder.encode(probe))
         encoder.reset_buffer()
+        features = encoder.encode(probe)[0].T
+        encoder.reset_buffer()
+        model["rx_encoder"].load_state_dict(encoder.state_dict())
         layers = encoder.quantizer.codebook.layers
         books = codebooks_like(features, (len(layers), layers[0].n_embed, layers[0].dim), seed)
         for side in ("tx_encoder", "rx_encoder"):
             for layer, book in zip(model[side].quantizer.codebook.layers, books):
                 layer.embed.copy_(book.T)
                 layer.embed_avg.copy_(book.T)
+            model[side].quantizer.initial()
+        balance_through_codec(self, model, probe, skip=[*model["tx_encoder"].modules(), *model["rx_encoder"].modules()])
 
     def load(self, *args, **kwargs):
         super().load(*args, **kwargs)
