@@ -35,7 +35,8 @@ MAX_SILENCE_NOISE_CORRELATION = 0.6
 MIN_RELATIVE_DIFFERENCE = 0.3
 MIN_ENVELOPE_CORRELATION = 0.1
 #: Families whose randomize is not yet shown to meet the margins above (not importable here, or not measured).
-UNMEASURED_FAMILIES = {"SemantiCodec", "SQ-Codec", "FACodec", "SoCodec", "Spectral Codecs", "LLM-Codec"}
+UNMEASURED_FAMILIES = {"SemantiCodec", "SQ-Codec", "FACodec", "SoCodec", "Spectral Codecs", "LLM-Codec", "HILCodec",
+                       "HiFi-Codec", "WavTokenizer", "Language-Codec", "BigCodec", "AudioDec", "DAC"}
 
 
 @pytest.fixture(scope="module")
