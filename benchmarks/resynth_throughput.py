@@ -3,14 +3,17 @@
 (a) reference, as AudioDecBenchmark-style scripts do it: for each file, load -> resample -> encode/decode that one
     utterance -> resample -> write;
 (b) the pipeline: codecfake.resynth.run_codec_shard on the same clips, same codec object, same weights.
-Prints audio-seconds per wall-second for both, the job's overhead (1 - time inside the codec's encode/decode /
-job wall time) and the largest sample difference between the two outputs. Each timing is the best of --repeats.
+Prints audio-seconds per wall-second for both, the job's codec_idle_fraction (1 - time inside the codec's
+encode/decode / job wall time: on a GPU, the accelerator's idle time), the share of padding in its batches, the
+largest sample difference between the two outputs and the load average (the machine may be shared). Each timing
+is the best of --repeats, the two alternating, so both see the same load.
 
-    python benchmarks/resynth_throughput.py [--codec Encodec_6b24k] [--weights random] [--device cpu]
+    python benchmarks/resynth_throughput.py [--codec Encodec_6b24k] [--weights random] [--device cpu] [--repeats 3]
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -64,10 +67,6 @@ def reference_loop(frame: pd.DataFrame, codec, out: Path) -> float:
     return time.perf_counter() - start
 
 
-def best_of(repeats: int, run):
-    return min((run() for _ in range(repeats)), key=lambda result: result[0])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--codec", default="Encodec_6b24k")
@@ -87,25 +86,30 @@ def main() -> None:
         codec.resynthesize(torch.zeros(1, codec.sample_rate))  # warm-up: first-call allocations
         ref_dir = tmp / "reference"
         ref_dir.mkdir()
-        ref_wall, _ = best_of(args.repeats, lambda: (reference_loop(frame, codec, ref_dir), None))
 
         def job():
-            stats = run_codec_shard(tmp / "eval.tsv", "000of001", codec, tmp / "job", tmp / "job/t.tsv",
-                                    tmp / "job/r.tsv", batch_seconds=args.batch_seconds, batch_items=args.batch_items)
-            return stats.wall_seconds, stats
+            return run_codec_shard(tmp / "eval.tsv", "000of001", codec, tmp / "job", tmp / "job/t.tsv",
+                                   tmp / "job/r.tsv", batch_seconds=args.batch_seconds, batch_items=args.batch_items)
 
-        job_wall, stats = best_of(args.repeats, job)
+        ref_walls, runs = [], []
+        for _ in range(args.repeats):
+            ref_walls.append(reference_loop(frame, codec, ref_dir))
+            runs.append(job())
+        ref_wall, stats = min(ref_walls), min(runs, key=lambda run: run.wall_seconds)
+        job_wall = stats.wall_seconds
         diffs = [np.abs(sf.read(ref_dir / p.name)[0] - sf.read(p)[0]).max()
                  for p in sorted((tmp / "job" / "audio").rglob("*.wav"))]
         assert len(diffs) == len(frame), "the job wrote a different set of files"
 
     print(f"codec={args.codec} weights={args.weights} device={args.device} threads={torch.get_num_threads()} "
-          f"clips={len(frame)} audio_s={audio_seconds:.1f} causal={codec.causal}")
+          f"clips={len(frame)} audio_s={audio_seconds:.1f} causal={codec.causal} batching={codec.batching} "
+          f"batch_items={args.batch_items} batch_seconds={args.batch_seconds} "
+          f"loadavg={' '.join(f'{load:.1f}' for load in os.getloadavg())}")
     print(f"reference per-file loop: {audio_seconds / ref_wall:.2f} audio-s/wall-s ({ref_wall:.2f} s)")
     print(f"pipeline batched job:    {audio_seconds / job_wall:.2f} audio-s/wall-s ({job_wall:.2f} s, "
           f"{stats.codec_seconds:.2f} s inside encode/decode)")
-    print(f"speedup={ref_wall / job_wall:.3f} overhead={1 - stats.codec_seconds / job_wall:.3f} "
-          f"max_abs_diff={max(diffs):.2e}")
+    print(f"speedup={ref_wall / job_wall:.3f} codec_idle_fraction={stats.codec_idle_fraction:.3f} "
+          f"padding_fraction={stats.padding_fraction:.3f} max_abs_diff={max(diffs):.2e}")
 
 
 if __name__ == "__main__":
