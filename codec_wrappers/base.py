@@ -32,8 +32,9 @@ class CodecWrapper(ABC):
     #: True when right-padding a batch leaves each item's output prefix unchanged (causal encoder and decoder),
     #: so utterances of different lengths can share a batch without changing any output sample.
     causal: bool = False
-    #: False where putting several utterances in one batch measured no gain (benchmarks/resynth_throughput.py
-    #: --batch-items 1 vs 16): the job then gives the codec one utterance at a time.
+    #: False where putting several utterances in one batch measured no gain on CPU (benchmarks/resynth_throughput.py
+    #: --batch-items 1 vs 16): on CPU the job then gives the codec one utterance at a time; on an accelerator
+    #: every codec batches.
     batching: bool = True
     #: Samples (at the native rate) by which the decoded audio lags its input; the job removes them.
     delay_samples: int = 0

@@ -151,7 +151,7 @@ def plan_codec_shard(split: pd.DataFrame, shard: str, codec, batch_seconds: floa
 
     The batches are formed over the whole split and the shard takes a contiguous run of them, so every
     utterance shares its batch with the same others whatever the shard count, and the output bytes never depend
-    on it. A codec that gains nothing from batching (`batching = False`) gets one utterance per batch. Rows that
+    on it. On CPU, a codec that gains nothing from batching (`batching = False`) gets one utterance per batch. Rows that
     cannot be planned (unreadable header, shorter than one codec frame) are reported by the shard that holds them
     in the utt_id slicing of the bona fide jobs."""
     index, count = parse_shard(shard)
@@ -171,7 +171,7 @@ def plan_codec_shard(split: pd.DataFrame, shard: str, codec, batch_seconds: floa
                       f"({codec.hop_length})")
         if row["utt_id"] in own:
             rejects.append((row, reason))
-    items = batch_items if codec.batching else 1
+    items = batch_items if codec.batching or codec.device.type != "cpu" else 1
     batches = list(length_batches(lengths, int(batch_seconds * codec.sample_rate), items, exact=not codec.causal,
                                   max_padding=max_padding))
     return [[usable[i] for i in batch] for batch in shard_batches(batches, lengths, index, count)], rejects

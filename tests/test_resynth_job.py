@@ -18,7 +18,10 @@ from codecfake.tables import read_tsv
 
 @pytest.fixture(scope="module")
 def encodec():
-    return codec_loading.load("Encodec_6b24k", weights="random", seed=0)
+    """EnCodec with batching on, as on an accelerator, so the tests mix lengths in a batch."""
+    codec = codec_loading.load("Encodec_6b24k", weights="random", seed=0)
+    codec.batching = True
+    return codec
 
 
 def split_manifest(tmp_path, speech_16k):
@@ -104,8 +107,9 @@ def varied_manifest(tmp_path, speech_16k, count=12):
     return manifest
 
 
-def fake_codec(causal=True, batching=True):
-    return SimpleNamespace(sample_rate=24000, hop_length=320, causal=causal, batching=batching)
+def fake_codec(causal=True, batching=True, device="cpu"):
+    return SimpleNamespace(sample_rate=24000, hop_length=320, causal=causal, batching=batching,
+                           device=torch.device(device))
 
 
 def test_batch_plan_does_not_depend_on_the_shard_count(tmp_path, speech_16k):
@@ -123,6 +127,8 @@ def test_codec_without_batching_gain_gets_one_utterance_per_batch(tmp_path, spee
     split = read_tsv(varied_manifest(tmp_path, speech_16k))
     batches, _ = plan_codec_shard(split, "000of001", fake_codec(batching=False), 100, 16)
     assert len(batches) == len(split) and all(len(batch) == 1 for batch in batches)
+    on_gpu, _ = plan_codec_shard(split, "000of001", fake_codec(batching=False, device="cuda"), 100, 16)
+    assert max(map(len, on_gpu)) > 1  # the declaration is about CPU: accelerators batch
 
 
 def test_padding_stays_under_the_bound():
