@@ -71,7 +71,7 @@ def load_detector(name: str | None, checkpoint: str | None, weights_dir: str | P
     read = read_checkpoint(checkpoint)
     if read.spec is not None:  # a codecfake checkpoint: its own spec
         if name and name != read.spec["model"]:
-            raise UserError(f"{checkpoint} is a {read.spec['model']} checkpoint, not {name}")
+            raise UserError(f"{checkpoint} is a checkpoint of {read.spec['model']}, not {name}")
         if read.tasks:
             from codecfake.trace.model import Tracer
 

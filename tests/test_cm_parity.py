@@ -115,7 +115,8 @@ def test_pickled_module_is_not_unpickled_unless_its_sha256_is_released(tmp_path)
 #: Codecfake's released modules (torch.load of the file with its model.py) on fixed inputs: the W2V2-AASIST
 #: back-ends on hidden = default_rng(1).standard_normal((2, 1, 1024, 201)) (XLS-R states as main_train feeds them),
 #: the Mel-LCNNs on torchaudio MelSpectrogram(n_mels=80, n_fft=512, hop_length=128) of random_input(), transposed to
-#: time x mel as main_train does (feat.transpose(2, 3)).
+#: time x mel as main_train does (feat.transpose(2, 3)). SSL_Anti-spoofing's Model back-end (@ 4acaa61, its fairseq
+#: front-end swapped for these hidden states) loads the W2V2-AASIST files strictly and gives the same numbers.
 CODECFAKE = {
     "codec_w2v2aasist.pt": ("w2v2_aasist", 447_242, [[-4.107244968414307, 4.124588966369629],
                                                      [-4.108556270599365, 4.125909328460693]]),
