@@ -2,7 +2,8 @@
 
 A checkpoint is one of
   * ours: a dict with `spec` and `model` (codecfake.cm.train; a tracer's also has `tasks`);
-  * a reference state dict (clovaai's AASIST.pth): tensors under the reference's names, which are ours;
+  * a reference state dict (clovaai's AASIST.pth): tensors under the reference's names, which are ours (the only
+    key map: the `module.` prefix of a model saved from nn.DataParallel is dropped);
   * a whole pickled reference module (Codecfake's anti-spoofing_feat_model.pt). Unpickling runs code, so such a
     file is read only when its sha256 is one of released.yaml's, and then with torch's weights-only unpickler in
     which every class the file names (model.LCNN, torch.nn.Conv2d, ...) stands for an inert record of its
@@ -97,6 +98,13 @@ def pickled_module_state(path: str | Path, sha256: str) -> dict[str, torch.Tenso
     return _state_of(record)
 
 
+def unwrap_data_parallel(state: dict) -> dict:
+    """The one key map: a state dict saved from nn.DataParallel has every key under `module.`; drop it."""
+    if all(key.startswith("module.") for key in state):
+        return {key[len("module."):]: value for key, value in state.items()}
+    return dict(state)
+
+
 @dataclass
 class Checkpoint:
     """What a checkpoint file holds: a state dict, and our spec (+ tracer tasks) or the released entry it is."""
@@ -125,5 +133,5 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         return Checkpoint(obj["model"], spec=obj["spec"], tasks=obj.get("tasks"))
     if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         name, entry = known if known else (None, {})
-        return Checkpoint(dict(obj), released_name=name, released_entry=entry)
+        return Checkpoint(unwrap_data_parallel(obj), released_name=name, released_entry=entry)
     raise UserError(f"{path}: not a CM checkpoint (expected a state dict or a dict with spec and model)")
