@@ -78,7 +78,8 @@ def scores_table(rng, systems, shared_bonafide=True, n=8):
         rows += [{"utt_id": f"b{i}", "label": "bonafide", "system": "bonafide", "score": rng.normal(1.0, 0.1),
                   "source_utt": f"u{i}", "speaker": f"s{i % 2}", "QUA": "REAL", "AUX": "REAL", "DEC": "REAL"}
                  for i in range(n)]
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    return table.assign(bonafide_probability=1 / (1 + np.exp(-2 * table["score"])))
 
 
 def test_evaluate_uses_each_systems_bonafide():
@@ -91,6 +92,9 @@ def test_evaluate_uses_each_systems_bonafide():
     assert by_system.loc["T1", "eer"] == 0.0 and by_system.loc["F1", "eer"] == 1.0  # not folded to 0
     assert by_system.loc[POOLED, "n_spoof"] == 16
     assert (confusion["bonafide_as_bonafide"] + confusion["bonafide_as_spoof"]).tolist() == [8, 8, 8]
+    assert confusion.set_index("system").loc["T1", ["bonafide_as_bonafide", "spoof_as_spoof"]].tolist() == [8, 8]
+    _, doubtful = evaluate(shared.assign(bonafide_probability=0.4), "cm", "CoRS_eval", "source_utt", 50, 5)
+    assert doubtful["bonafide_as_spoof"].tolist() == [8, 8, 8]  # decisions read P(bona fide), not the logit
     own = scores_table(rng, {"T1": 3.0, "F1": 3.0}, shared_bonafide=False)
     eer, _ = evaluate(own, "cm", "CoSG", "system", 50, 5)
     assert eer.set_index("system").loc["T1", "n_bonafide"] == 8  # only T1's own prompts

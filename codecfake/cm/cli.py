@@ -86,7 +86,7 @@ def cmd_evaluate(args) -> None:
     from codecfake.tables import read_tsv, write_tsv_atomic
 
     scores = read_tsv(args.scores)
-    scores["score"] = scores["score"].astype(float)
+    scores[["score", "bonafide_probability"]] = scores[["score", "bonafide_probability"]].astype(float)
     condition = None if args.condition == "none" else args.condition
     eer, confusion = evaluate(scores, args.cm, args.eval_set, condition, args.bootstraps, args.alpha)
     write_tsv_atomic(eer, args.eer_out)

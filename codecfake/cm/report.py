@@ -53,7 +53,7 @@ def evaluate(scores: pd.DataFrame, cm: str, eval_set: str, condition: str | None
                          "ci_low": result.ci_low, "ci_high": result.ci_high,
                          "n_bonafide": int((labels == 1).sum()), "n_spoof": int((labels == 0).sum()),
                          "valid_bootstraps": result.valid_bootstraps, "ci_condition": condition or "trial"})
-        counts = confusion_at(labels, np.exp(values), threshold)
+        counts = confusion_at(labels, trials["bonafide_probability"].to_numpy(dtype=np.float64), threshold)
         correct = counts["bonafide_as_bonafide"] + counts["spoof_as_spoof"]
         confusion_rows.append({"cm": cm, "eval_set": eval_set, "system": system, "threshold": threshold, **counts,
                                "accuracy": correct / max(len(trials), 1)})

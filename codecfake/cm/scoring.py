@@ -71,7 +71,7 @@ def load_cm(path: str | Path, device: torch.device) -> tuple[torch.nn.Module, di
 
 def score_trials(model_path: str | Path, trials: pd.DataFrame, device: str = "auto", batch_size: int | None = None,
                  workers: int = 4, progress: bool = True) -> pd.DataFrame:
-    """The trial table with a `score` column (the bona fide logit)."""
+    """The trial table with `score` (the bona fide logit) and `bonafide_probability` (softmax) columns."""
     torch_device = pick_device(device)
     model, spec = load_cm(model_path, torch_device)
     train = spec["train"]
@@ -79,4 +79,5 @@ def score_trials(model_path: str | Path, trials: pd.DataFrame, device: str = "au
     logits = predict_logits(model, dataset, batch_size or train["batch_size"], torch_device,
                             amp_dtype(train.get("amp", False), torch_device),
                             loader_workers(workers, torch_device), progress)
-    return trials.assign(score=bonafide_score(logits))
+    probability = torch.softmax(torch.as_tensor(logits, dtype=torch.float64), dim=-1)[:, BONAFIDE_LABEL].numpy()
+    return trials.assign(score=bonafide_score(logits), bonafide_probability=probability)
