@@ -97,7 +97,8 @@ def test_wrong_network_for_the_file_fails_clearly(tmp_path, capsys):
     assert "is the released aasist_l_asvspoof2019" in capsys.readouterr().err
     unknown = tmp_path / "retrained.pth"  # the same tensors under another digest: only the shapes can tell
     state = torch.load(released, map_location="cpu", weights_only=True)
-    torch.save({f"module.{key}": value for key, value in state.items()}, unknown)  # as nn.DataParallel saves
+    torch.save({"epoch": 7, "state_dict": {f"module.{key}": value for key, value in state.items()}},
+               unknown)  # as a training script saves an nn.DataParallel model
     assert main(["detect", "--model", "aasist-l", "--checkpoint", str(unknown), "--json", clip]) == 0
     assert abs(json.loads(capsys.readouterr().out)["score"] - CLOVAAI["aasist_l"]["short"]) <= TOLERANCE
     assert main(["detect", "--model", "aasist", "--checkpoint", str(unknown), clip]) == 2

@@ -3,7 +3,8 @@
 A checkpoint is one of
   * ours: a dict with `spec` and `model` (codecfake.cm.train; a tracer's also has `tasks`);
   * a reference state dict (clovaai's AASIST.pth): tensors under the reference's names, which are ours (the only
-    key map: the `module.` prefix of a model saved from nn.DataParallel is dropped);
+    key map: the `module.` prefix of a model saved from nn.DataParallel is dropped), bare or saved by a training
+    script under `state_dict`, `model_state_dict` or `model`;
   * a whole pickled reference module (Codecfake's anti-spoofing_feat_model.pt). Unpickling runs code, so such a
     file is read only when its sha256 is one of released.yaml's, and then with torch's weights-only unpickler in
     which every class the file names (model.LCNN, torch.nn.Conv2d, ...) stands for an inert record of its
@@ -98,6 +99,20 @@ def pickled_module_state(path: str | Path, sha256: str) -> dict[str, torch.Tenso
     return _state_of(record)
 
 
+def _is_state_dict(obj) -> bool:
+    return isinstance(obj, dict) and bool(obj) and all(isinstance(v, torch.Tensor) for v in obj.values())
+
+
+def _state_dict_in(obj) -> dict | None:
+    """A bare state dict, or one a training script saved under a conventional key beside its optimizer state."""
+    if _is_state_dict(obj):
+        return obj
+    if isinstance(obj, dict):
+        return next((obj[key] for key in ("state_dict", "model_state_dict", "model") if _is_state_dict(obj.get(key))),
+                    None)
+    return None
+
+
 def unwrap_data_parallel(state: dict) -> dict:
     """The one key map: a state dict saved from nn.DataParallel has every key under `module.`; drop it."""
     if all(key.startswith("module.") for key in state):
@@ -131,7 +146,8 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         return Checkpoint(pickled_module_state(path, digest), released_name=known[0], released_entry=known[1])
     if isinstance(obj, dict) and "spec" in obj and "model" in obj:
         return Checkpoint(obj["model"], spec=obj["spec"], tasks=obj.get("tasks"))
-    if isinstance(obj, dict) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
+    state = _state_dict_in(obj)
+    if state is not None:
         name, entry = known if known else (None, {})
-        return Checkpoint(unwrap_data_parallel(obj), released_name=name, released_entry=entry)
+        return Checkpoint(unwrap_data_parallel(state), released_name=name, released_entry=entry)
     raise UserError(f"{path}: not a CM checkpoint (expected a state dict or a dict with spec and model)")
