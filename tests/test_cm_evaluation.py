@@ -141,12 +141,18 @@ def test_fetch_archive_unpacks_a_wrapped_cosg_release(tmp_path):
     write_wav(tmp_path / "src/VALLE/v_1.wav")
     (tmp_path / "src/protocol.txt").write_text("VALLE v_1 - - spoof\n")
     (tmp_path / "data").mkdir()
-    with zipfile.ZipFile(tmp_path / "data/CoSG.zip", "w") as archive:
-        archive.write(tmp_path / "src/VALLE/v_1.wav", "CodecFake+/VALLE/v_1.wav")
-        archive.write(tmp_path / "src/protocol.txt", "CodecFake+/protocol.txt")
+
+    def place_archive():
+        with zipfile.ZipFile(tmp_path / "data/CoSG.zip", "w") as archive:
+            archive.write(tmp_path / "src/VALLE/v_1.wav", "CodecFake+/VALLE/v_1.wav")
+            archive.write(tmp_path / "src/protocol.txt", "CodecFake+/protocol.txt")
+
+    place_archive()
     root, url = tmp_path / "data/CoSG", "https://example.invalid/release/CoSG.zip"
     with pytest.raises(ChecksumMismatch):
         evalsets.fetch_archive(url, root, "0" * 64)
+    assert not (tmp_path / "data/CoSG.zip").exists(), "the one checksum policy deletes a file that fails it"
+    place_archive()
     evalsets.fetch_archive(url, root, sha256_of(tmp_path / "data/CoSG.zip"))
     assert evalsets.cosg(root, root / "protocol.txt")["utt_id"].tolist() == ["VALLE/v_1"]
     with pytest.raises(evalsets.EvalSetError, match="already exists"):
