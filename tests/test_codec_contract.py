@@ -16,7 +16,8 @@ Measured with codec2's speech, seed 0 (silence/noise correlation / log-energy co
 EnCodec -0.004 / 0.26 (before 1.00000 / -0.09), Vocos -0.006 / 0.16 (0.64 / -0.01), SpeechTokenizer 0.02 / 0.63
 (1.00000 / -0.13), FunCodec-zh_en 0.19 / 0.73 (0.50 / 0.77), FunCodec-libritts (FreqCodec) 0.07 / 0.38 (0.94 / 0.09),
 Mimi 0.31 / 0.13, X-Codec 0.21 / 0.65, TiCodec 0.52 / 0.48 (1.00 / 0.16), HILCodec 0.05 / 0.28 (0.77 / -0.04),
-HiFi-Codec 0.55 / 0.67, WavTokenizer 0.12 / 0.47.
+HiFi-Codec 0.55 / 0.67, WavTokenizer 0.12 / 0.47,
+SNAC 0.44 / 0.31 and 0.31 / 0.72.
 Families whose random weights were not measured against these margins yet (UNMEASURED_FAMILIES) run the check as a
 non-strict xfail: it reports, it does not stop `make test-codecs`.
 """
@@ -37,7 +38,8 @@ MIN_RELATIVE_DIFFERENCE = 0.3
 MIN_ENVELOPE_CORRELATION = 0.1
 #: Families whose randomize is not yet shown to meet the margins above: not importable here or not measured, and
 #: DAC, measured BELOW the loudness margin through compress/decompress (log-energy correlation 0.07; silence/noise
-#: -0.04, relative difference 1.05), though 0.80 through preprocess/encode/decode: its randomize needs more work.
+#: -0.04, relative difference 1.05), though 0.80 through preprocess/encode/decode, and BigCodec (0.17 / -0.03: its
+#: output saturates, RMS 0.99): their randomize needs more work.
 UNMEASURED_FAMILIES = {"SemantiCodec", "SQ-Codec", "FACodec", "SoCodec", "Spectral Codecs", "LLM-Codec",
                        "Language-Codec", "BigCodec", "AudioDec", "DAC"}
 
