@@ -121,6 +121,8 @@ class AudioDecWrapper(CodecWrapper):
                 layer.embed.copy_(book.T)
                 layer.embed_avg.copy_(book.T)
             model[side].quantizer.initial()
+        model["decoder"].reset_buffer()
+        self._decoder_start = _stream_buffers(model["decoder"])  # codec() starts each item there; load() redoes it
         balance_through_codec(self, model, probe, skip=[*model["tx_encoder"].modules(), *model["rx_encoder"].modules()])
 
     def load(self, *args, **kwargs):
