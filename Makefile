@@ -29,8 +29,9 @@ test: setup
 # Every codec family's contract and parity tests inside its own env, built from envs/<family>.yaml by the stand-in
 # conda of tests/harness, GitHub-only sources from $CODECFAKE_UPSTREAM_MIRROR (default ../shared/upstream where it
 # exists); envs are cached between runs. Ends with `configurations_exercised=N passed=P`.
+# CODEC_ENVS="encodec dac ..." limits it to those env files (default: every family).
 test-codecs: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tests/harness/codec_envs.py
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python tests/harness/codec_envs.py $(if $(CODEC_ENVS),--only $(CODEC_ENVS))
 
 # The workflow through profiles/slurm on a throwaway one-node SLURM (tests/cluster/; needs root and apt-get).
 test-cluster: setup

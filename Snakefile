@@ -51,6 +51,11 @@ onerror:
 report: "report/workflow.rst"
 
 
+# Conda post-deploy scripts run as copies under .snakemake/conda/: this names the workflow so they find
+# envs/post_deploy.py (the process environment reaches them).
+os.environ["CODECFAKE_WORKFLOW_DIR"] = workflow.basedir
+
+
 # Jobs import the codecfake package from the workflow, whatever env they run in.
 shell.prefix(f"export PYTHONPATH={shlex.quote(workflow.basedir)}${{{{PYTHONPATH:+:$PYTHONPATH}}}}; ")
 

@@ -18,13 +18,14 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
-from codecfake.cm.data import CROP_SAMPLES, repeat_to
-from codecfake.cm.metrics import BONAFIDE_LABEL
 from codecfake.errors import UserError
+
+if TYPE_CHECKING:  # torch and the CM code load where a model runs: rules build this parser in envs without them
+    import torch
 
 
 @dataclass
@@ -55,6 +56,7 @@ def load_reference_state(model: torch.nn.Module, state: dict) -> None:
 
 def load_detector(name: str | None, checkpoint: str | None, weights_dir: str | Path = "weights",
                   cache_dir: str | None = None) -> Detector:
+    from codecfake.cm.metrics import BONAFIDE_LABEL
     from codecfake.cm.models import build_model
     from codecfake.cm.presets import model_names, resolve
     from codecfake.cm.released import canonical, fetch, read_checkpoint, released
@@ -92,14 +94,18 @@ def load_detector(name: str | None, checkpoint: str | None, weights_dir: str | P
     return Detector(model.eval(), spec, entry.get("bonafide_index", BONAFIDE_LABEL))
 
 
-@torch.no_grad()
 def detect_file(detector: Detector, path: Path, device: torch.device) -> dict:
     """One file's result: {path, score, logits, bonafide_probability} or for a tracer {path, score, <task>: ...}."""
+    import torch
+
+    from codecfake.cm.data import CROP_SAMPLES, repeat_to
+    from codecfake.cm.metrics import BONAFIDE_LABEL
     from codecfake.trace.infer import load_any
 
     crop = detector.spec.get("train", {}).get("crop_samples", CROP_SAMPLES)
     wave = torch.from_numpy(np.ascontiguousarray(repeat_to(load_any(path), crop), dtype=np.float32))[None]
-    out = detector.model(wave.to(device))
+    with torch.no_grad():
+        out = detector.model(wave.to(device))
     if detector.tasks is None:
         logits = out[0].double().cpu()
         return {"path": str(path), "score": float(logits[detector.bonafide_index]), "logits": logits.tolist(),
@@ -118,6 +124,8 @@ def detect_file(detector: Detector, path: Path, device: torch.device) -> dict:
 
 
 def cmd_detect(args) -> None:
+    import torch
+
     from codecfake.device import pick_device
     from codecfake.trace.infer import UnreadableAudio, expand
 

@@ -1,4 +1,4 @@
 #!/usr/bin/env bash
 # PyPI's torchaudio is a CUDA build: make it importable on CPU torch.
 set -euo pipefail
-python "$(dirname "$0")/post_deploy.py" torchaudio-cpu
+python "${CODECFAKE_WORKFLOW_DIR:-$(dirname "$0")/..}/envs/post_deploy.py" torchaudio-cpu

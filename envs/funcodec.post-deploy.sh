@@ -4,4 +4,4 @@
 set -euo pipefail
 python -m pip install --no-deps funcodec==0.2.0
 # PyPI's torchaudio is a CUDA build: make it importable on CPU torch.
-python "$(dirname "$0")/post_deploy.py" torchaudio-cpu
+python "${CODECFAKE_WORKFLOW_DIR:-$(dirname "$0")/..}/envs/post_deploy.py" torchaudio-cpu

@@ -3,4 +3,4 @@
 # into the env and put it on the env's import path
 # (offline from $CODECFAKE_UPSTREAM_MIRROR where it is set).
 set -euo pipefail
-python "$(dirname "$0")/post_deploy.py" source yangdongchao LLM-Codec b1629288a64c7b1f7776858625b37e6409ac41fa
+python "${CODECFAKE_WORKFLOW_DIR:-$(dirname "$0")/..}/envs/post_deploy.py" source yangdongchao LLM-Codec b1629288a64c7b1f7776858625b37e6409ac41fa

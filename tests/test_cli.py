@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
+import sys
 
 import pandas as pd
 import pytest
@@ -67,3 +69,17 @@ def test_errors_name_the_whole_command(tmp_path, capsys):
     assert main(["step", "manifest", "--user-manifest", str(missing), "--out", str(tmp_path / "m.tsv"),
                  "--rejects", str(tmp_path / "r.tsv")]) == 2
     assert "codecfake step manifest: error:" in capsys.readouterr().err
+
+
+def test_parser_builds_without_torch():
+    """Rules run `python -m codecfake step ...` in envs without torch or the CM packages (envs/core.yaml): building
+    the parser, which registers `detect`, must not import them."""
+    code = ("import sys\n"
+            "class Missing:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] in {'torch', 'sklearn', 'confidence_intervals', 'transformers'}:\n"
+            "            raise ImportError(f'no {name} in this env')\n"
+            "sys.meta_path.insert(0, Missing())\n"
+            "from codecfake import cli\n"
+            "cli.build_parser()\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)

@@ -83,7 +83,7 @@ def test_jobs_loaded_only_their_envs_packages(conda_run):
                 assert any(path.is_relative_to(root) for root in stdlib) and "site-packages" not in path.parts, \
                     f"{job['argv'][1:3]} imported {module} from {path}, outside its env {env}"
     resynth = {job["argv"][job["argv"].index("--codec") + 1]: set(job["modules"])
-               for job in _jobs(events) if job["argv"][1] == "resynth"}
+               for job in _jobs(events) if job["argv"][1:3] == ["step", "resynth"]}
     assert {"encodec", "torch"} <= resynth["Encodec_6b24k"] and "vocos" not in resynth["Encodec_6b24k"]
     assert {"vocos", "torch"} <= resynth["vocos_encodec_6"]
 
