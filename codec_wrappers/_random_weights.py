@@ -143,13 +143,17 @@ def residual_codebooks(frames: torch.Tensor, layers: int, size: int, seed: int) 
     return torch.stack(books)
 
 
-def fill_kmeans_codebook(codebook, book: torch.Tensor) -> None:
-    """Write `book` into an EnCodec-style EuclideanCodebook (embed, embed_avg, cluster_size) and mark it initialised,
-    so no k-means runs on the first input."""
-    codebook.embed.copy_(book)
-    codebook.embed_avg.copy_(book)
-    codebook.cluster_size.fill_(1.0)
-    codebook.inited.fill_(1.0)
+def fill_kmeans_codebooks(layers, frames: torch.Tensor, seed: int) -> None:
+    """Draw `residual_codebooks` from the encoder output `frames` [N, D] and write each into its layer's EnCodec-style
+    EuclideanCodebook (`_codebook`: embed, embed_avg, cluster_size), marked initialised, so no k-means runs on the
+    first input (EnCodec, Vocos' EnCodec features, SpeechTokenizer share this quantizer)."""
+    books = residual_codebooks(frames, len(layers), layers[0]._codebook.embed.shape[0], seed)
+    for layer, book in zip(layers, books):
+        codebook = layer._codebook
+        codebook.embed.copy_(book)
+        codebook.embed_avg.copy_(book)
+        codebook.cluster_size.fill_(1.0)
+        codebook.inited.fill_(1.0)
 
 
 def balance_through_codec(wrapper, model: torch.nn.Module, probe: torch.Tensor, skip: Iterable = ()) -> dict:

@@ -21,8 +21,7 @@ from codec_wrappers._checkpoints import checkpoint_loads
 from codec_wrappers._random_weights import (
     balance_gains,
     balance_through_codec,
-    fill_kmeans_codebook,
-    residual_codebooks,
+    fill_kmeans_codebooks,
     speech_like_probe,
 )
 from codec_wrappers.base import CodecWrapper
@@ -58,9 +57,7 @@ class VocosTokenizerWrapper(CodecWrapper):
         probe = speech_like_probe(self.sample_rate, seed)
         done = balance_gains(encodec.encoder, lambda: encodec.encoder(probe))
         layers = encodec.quantizer.vq.layers
-        books = residual_codebooks(encodec.encoder(probe)[0].T, len(layers), layers[0]._codebook.embed.shape[0], seed)
-        for layer, book in zip(layers, books):
-            fill_kmeans_codebook(layer._codebook, book)
+        fill_kmeans_codebooks(layers, encodec.encoder(probe)[0].T, seed)
         balance_through_codec(self, model, probe, skip=done)
 
     def codec(self, wav):

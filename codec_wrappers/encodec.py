@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from codec_wrappers._random_weights import balance_gains, fill_kmeans_codebook, residual_codebooks, speech_like_probe
+from codec_wrappers._random_weights import balance_gains, fill_kmeans_codebooks, speech_like_probe
 from codec_wrappers.base import CodecWrapper
 
 
@@ -31,9 +31,7 @@ def randomize_encodec(model, seed: int) -> None:
     probe = speech_like_probe(model.sample_rate, seed)
     balance_gains(model.encoder, lambda: model.encoder(probe))
     layers = model.quantizer.vq.layers
-    books = residual_codebooks(model.encoder(probe)[0].T, len(layers), layers[0]._codebook.embed.shape[0], seed)
-    for layer, book in zip(layers, books):
-        fill_kmeans_codebook(layer._codebook, book)
+    fill_kmeans_codebooks(layers, model.encoder(probe)[0].T, seed)
     balance_gains(model.decoder, lambda: model.decode(model.encode(probe)))
 
 

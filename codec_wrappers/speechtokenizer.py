@@ -13,8 +13,7 @@ from codec_wrappers import _released_config
 from codec_wrappers._random_weights import (
     balance_gains,
     balance_through_codec,
-    fill_kmeans_codebook,
-    residual_codebooks,
+    fill_kmeans_codebooks,
     speech_like_probe,
 )
 from codec_wrappers.base import CodecWrapper
@@ -45,9 +44,7 @@ class SpeechTokenizerWrapper(CodecWrapper):
         probe = speech_like_probe(model.sample_rate, seed)
         done = balance_gains(model.encoder, lambda: model.encoder(probe))
         layers = model.quantizer.vq.layers
-        books = residual_codebooks(model.encoder(probe)[0].T, len(layers), layers[0]._codebook.embed.shape[0], seed)
-        for layer, book in zip(layers, books):
-            fill_kmeans_codebook(layer._codebook, book)
+        fill_kmeans_codebooks(layers, model.encoder(probe)[0].T, seed)
         balance_through_codec(self, model, probe, skip=done)
 
     def codec(self, wav):
