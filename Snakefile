@@ -11,7 +11,7 @@ min_version("9.0")
 sys.path.insert(0, workflow.basedir)
 
 from codecfake import stale_lock
-from codecfake.workflow import Plan, parent_of
+from codecfake.workflow import Plan, expose_workflow_dir, parent_of
 from codecfake.cm.workflow import CMPlan
 from codecfake.quality.plan import QualityPlan
 from codecfake.trace.workflow import TracePlan
@@ -51,9 +51,7 @@ onerror:
 report: "report/workflow.rst"
 
 
-# Conda post-deploy scripts run as copies under .snakemake/conda/: this names the workflow so they find
-# envs/post_deploy.py (the process environment reaches them).
-os.environ["CODECFAKE_WORKFLOW_DIR"] = workflow.basedir
+expose_workflow_dir(workflow.basedir)  # conda post-deploy scripts find envs/post_deploy.py
 
 
 # Jobs import the codecfake package from the workflow, whatever env they run in.

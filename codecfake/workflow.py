@@ -6,6 +6,7 @@ the DAG costs the same for 100 utterances as for 44,455.
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import cache
 from pathlib import Path
@@ -117,3 +118,9 @@ def parent_of(kind: str, key: str | int, levels: int = 1):
         return str(Path(path).parents[levels - 1])
 
     return param
+
+
+def expose_workflow_dir(basedir: str) -> None:
+    """Name the workflow folder in the process environment: Snakemake runs conda post-deploy scripts as copies under
+    .snakemake/conda/, and they find envs/post_deploy.py through this variable (the environment reaches them)."""
+    os.environ["CODECFAKE_WORKFLOW_DIR"] = str(basedir)
