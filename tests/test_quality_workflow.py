@@ -36,11 +36,14 @@ def quality_run(tmp_path_factory):
 
 
 def check_metrics(table: pd.DataFrame, codecs: list[str]) -> None:
-    """One row per (split, subset), bona fide included; DNSMOS in 1..5 and bona fide unlike some codec."""
+    """One row per (split, subset), bona fide included; DNSMOS in 0..5 and bona fide unlike some codec.
+
+    DNSMOS P.835's polynomial mapping is not clipped to 1..5: very degraded audio maps below 1 (SIG 0.95 for the
+    input-following random-weight codecs), as Microsoft's and speechmos' own scripts report it."""
     assert sorted(zip(table["split"], table["subset"])) == sorted((s, c) for s in SPLITS
                                                                   for c in ["bonafide", *codecs])
     for column in DNSMOS:
-        assert table[f"{column}_mean"].between(1, 5).all(), column
+        assert table[f"{column}_mean"].between(0, 5).all(), column
     for split in SPLITS:
         rows = table[table["split"] == split].set_index("subset")["dnsmos_ovrl_mean"]
         assert (rows.drop("bonafide") - rows["bonafide"]).abs().max() > 0.05, split
