@@ -152,17 +152,22 @@ def _resolve(spec: dict) -> str:
         raise WeightsUnavailable(str(err)) from err
 
 
+def _sources(entry: CodecEntry, weights_dir):
+    """(key, spec, local path) of each of a configuration's checkpoint files, its registry spec checked first."""
+    if not entry.weights:
+        raise WeightsUnavailable(f"{entry.protocol_name}: no weights source in resources/codecs/")
+    for key, spec in entry.weights.items():
+        check_spec(entry, key, spec)
+        yield key, spec, local_path(entry, spec, weights_dir)
+
+
 def fetch(entry: CodecEntry, weights_dir=None) -> dict[str, dict]:
     """Download what is missing, verify every file, and lock it: {key: lock record} (run where there is internet).
 
     A cached file is kept only if it verifies (a `lock: true` file needs a lock record for that); otherwise it is
     deleted and downloaded again, and the download itself must match the sha256 and any earlier lock record."""
-    if not entry.weights:
-        raise WeightsUnavailable(f"{entry.protocol_name}: no weights source in resources/codecs/")
     records = {}
-    for key, spec in entry.weights.items():
-        check_spec(entry, key, spec)
-        path = local_path(entry, spec, weights_dir)
+    for key, spec, path in _sources(entry, weights_dir):
         with _exclusive(path):
             records[key] = _fetch_file(entry, key, spec, path, weights_dir)
     return records
@@ -202,12 +207,8 @@ def ensure_all(entry: CodecEntry, weights_dir=None) -> dict[str, Path]:
     """Local paths of all of a configuration's checkpoint files, each verified (sha256 or lock) just now and
     marked so codec_wrappers' checkpoint_loads() trusts exactly these bytes. Nothing is downloaded here: `fetch`
     (the `fetch_weights` rule) does that and writes the lock."""
-    if not entry.weights:
-        raise WeightsUnavailable(f"{entry.protocol_name}: no weights source in resources/codecs/")
     files = {}
-    for key, spec in entry.weights.items():
-        check_spec(entry, key, spec)
-        path = local_path(entry, spec, weights_dir)
+    for key, spec, path in _sources(entry, weights_dir):
         if not path.exists():
             raise WeightsUnavailable(
                 f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}) is not at {path}. Run `snakemake "
