@@ -1,7 +1,6 @@
 # codecfake: codec-resynthesized anti-spoofing data (CodecFake+ style).
 #   corpus -> manifest -> speaker split -> (bona fide | codec x split x shard) -> 16 kHz -> protocols
 # Rules are thin: inputs, outputs, env, and one `python -m codecfake` call; the logic lives in codecfake/.
-import os
 import shlex
 import sys
 
