@@ -122,19 +122,20 @@ class AudioDecWrapper(CodecWrapper):
                 layer.embed_avg.copy_(book.T)
             model[side].quantizer.initial()
         model["decoder"].reset_buffer()
-        self._decoder_start = _stream_buffers(model["decoder"])  # codec() starts each item there; load() redoes it
+        self._decoder_start = _stream_buffers(model["decoder"])  # codec() starts each item there
         balance_through_codec(self, model, probe, skip=[*model["tx_encoder"].modules(), *model["rx_encoder"].modules()])
+        # As if these weights were a checkpoint saved in training (streaming buffers untouched, so zero) and read by
+        # AudioDec's loader, which warms the receiver up on the codes of silence (load_receiver).
+        for part in model.values():
+            part.reset_buffer()
+        model["decoder"].initial_decoder(model["rx_encoder"].initial_encoder(WARM_UP_SAMPLES, "cpu"))
 
     def load(self, *args, **kwargs):
         super().load(*args, **kwargs)
-        # The quantizers keep a stacked copy of their codebooks outside the module's buffers, and AudioDec's loader
-        # warms the decoder up on the codes of silence (load_receiver: initial_encoder, initial_decoder): redo both
-        # after randomize() and on the device, and keep that decoder state as every utterance's start.
-        self.model["tx_encoder"].quantizer.initial()
-        with torch.no_grad():
-            silence = self.model["rx_encoder"].initial_encoder(WARM_UP_SAMPLES, self.device)
-            self.model["decoder"].reset_buffer()
-            self.model["decoder"].initial_decoder(silence)
+        # The quantizers keep a stacked copy of their codebooks outside the module's buffers: redo it on the device.
+        # The decoder's streaming buffers are as AudioDec's loader (or randomize) left them: every utterance's start.
+        for side in ("tx_encoder", "rx_encoder"):
+            self.model[side].quantizer.initial()
         self._decoder_start = _stream_buffers(self.model["decoder"])
         return self
 
