@@ -3,10 +3,10 @@
 Follows the authors' infer_codec.py: `MSCodecLM(**config.yaml generator.config)` (the constructor reads the two
 embedding tables named there), `load_state_dict(torch.load(ckpt)['codec_model'])`, then `encode` a [B, 1, T]
 batch to three code levels and `decode` them; the decoder's output, padded to whole windows, is trimmed to the
-input length. Like SNAC's, its decoder adds noise: seed torch for reproducible output. The checkpoint holds the
-frozen codebooks too, so the embedding tables only have to exist with the right shapes when the model is built:
-the random-weights build writes random tables (seeded by `load`). The repository is not a package: its top-level
-`codec` module is what the scripts import.
+input length. Like SNAC's, its decoder adds noise (the jobs seed torch per batch: codecfake.resynth.batch_seed).
+The checkpoint holds the frozen codebooks too, so the embedding tables only have to exist with the right shapes
+when the model is built: the random-weights build writes random tables (seeded by `load`). The repository is not a
+package: its top-level `codec` module is what the scripts import.
 """
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ last: a killed job leaves no table, so Snakemake reruns it, and no half-written 
 """
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from collections import Counter
@@ -216,16 +217,26 @@ def resynthesize_chunked(codec, wave: np.ndarray, chunk: int, overlap: int) -> n
 
 
 def resynthesize_batch(codec, waves: list[np.ndarray], targets: list[int], chunk: int | None = None,
-                       overlap: int = 0) -> list[np.ndarray]:
+                       overlap: int = 0, seed: int = 0) -> list[np.ndarray]:
     """Waves at the codec's rate -> 16 kHz resyntheses, each delay-corrected, trimmed to its input's duration and
     fitted to its bona fide file's exact length (`targets`). Items longer than `chunk` samples are resynthesized
-    alone, in chunks (`resynthesize_chunked`); the others share one padded batch."""
+    alone, in chunks (`resynthesize_chunked`); the others share one padded batch. torch's generators are seeded with
+    `seed` first: stochastic decoders (SNAC's and LLM-Codec's noise, SemantiCodec's diffusion) draw from them."""
+    import torch  # here, not at the top: bona fide jobs import this module in the core env, which has no torch
+
+    torch.manual_seed(seed)
     fits = [chunk is None or len(wave) <= chunk for wave in waves]
     batched = iter(resynthesize_native(codec, [wave for wave, fit in zip(waves, fits) if fit]) if any(fits) else [])
     native = [next(batched) if fit else resynthesize_chunked(codec, wave, chunk, overlap)
               for wave, fit in zip(waves, fits)]
     return [fit_length(resample(audio, codec.sample_rate, TARGET_RATE), target)
             for audio, target in zip(native, targets)]
+
+
+def batch_seed(rows: list[dict]) -> int:
+    """The seed of a batch, from its first utterance's id: batches are planned over the whole split, so each output
+    is the same whatever the shard count, the order the shards run in and what ran before in the process."""
+    return int.from_bytes(hashlib.sha256(rows[0]["utt_id"].encode()).digest()[:8], "little") >> 1
 
 
 def _read_batch(rows: list[dict], rate: int) -> tuple[list[tuple[dict, np.ndarray, int]], list[tuple[dict, str]]]:
@@ -280,7 +291,8 @@ def run_codec_shard(split_manifest, shard: str, codec, results_dir, table, rejec
                 continue
             waves = [wave for _, wave, _ in items]
             job.stats.count_padding([len(wave) for wave in waves], chunk)
-            outputs = resynthesize_batch(codec, waves, [target for _, _, target in items], chunk, overlap)
+            outputs = resynthesize_batch(codec, waves, [target for _, _, target in items], chunk, overlap,
+                                         seed=batch_seed([row for row, _, _ in items]))
             if written is not None:
                 written.result()  # at most one batch waits for the disk: memory stays bounded
             written = writer.submit(write, items, outputs)

@@ -157,6 +157,36 @@ def test_shard_count_changes_no_output_byte(tmp_path, speech_16k, encodec):
     assert len(outputs[1]) == 12 and outputs[2] == outputs[1]
 
 
+def test_stochastic_decoder_output_does_not_depend_on_shard_count_or_order(tmp_path, speech_16k, encodec,
+                                                                          monkeypatch):
+    """A decoder that draws noise (SNAC, LLM-Codec, SemantiCodec): shards run in reverse order, as separate cluster
+    jobs may, still write the bytes of the one-shard run."""
+    deterministic = encodec.codec
+
+    def noisy(wav):
+        decoded = deterministic(wav)
+        return decoded + 0.01 * torch.randn_like(decoded)
+
+    monkeypatch.setattr(encodec, "codec", noisy)
+    manifest = varied_manifest(tmp_path, speech_16k)
+    outputs = {}
+    for count in (1, 3):
+        res = tmp_path / f"res{count}"
+        for index in reversed(range(count)):
+            shard = f"{index:03d}of{count:03d}"
+            run_codec_shard(manifest, shard, encodec, res, res / f"{shard}.tsv", res / f"{shard}.r.tsv",
+                            batch_seconds=1.5, batch_items=4)
+        outputs[count] = {p.relative_to(res): sf.read(p)[0] for p in (res / "audio").rglob("*.wav")}
+    assert len(outputs[1]) == 12 and outputs[3].keys() == outputs[1].keys()
+    assert all(np.array_equal(outputs[3][name], audio) for name, audio in outputs[1].items())
+    monkeypatch.setattr(encodec, "codec", deterministic)
+    clean = tmp_path / "clean"
+    run_codec_shard(manifest, "000of001", encodec, clean, clean / "t.tsv", clean / "r.tsv", batch_seconds=1.5,
+                    batch_items=4)
+    noise = [np.abs(sf.read(clean / name)[0] - audio).max() for name, audio in outputs[1].items()]
+    assert min(noise) > 1e-3  # the noise is there: the equality above is not that of a deterministic decoder
+
+
 def test_long_utterance_is_chunked_close_to_unchunked_for_a_causal_codec(speech_16k, encodec):
     rate = encodec.sample_rate
     wave = np.interp(np.arange(len(speech_16k) * 3 * rate // 16000) * 16000 / rate,
