@@ -199,16 +199,24 @@ def fill_factorized_codebooks(layers, latents: torch.Tensor, seed: int, pool=Non
     [1, D, T]: per layer, balance in_proj, draw the codebook from its projected frames (jittered), fit out_proj to map
     them back to the residual (a random out_proj would add as much as it removes: the residual, and with it the
     decoder's input, would grow x1.4 per layer), then pass the residual on. `pool(layer, residual)` is what the
-    layer sees of the residual (SNAC pools it by the layer's stride)."""
+    layer sees of the residual (SNAC pools it by the layer's stride). A Linear in_proj/out_proj (FACodec's) runs
+    channels last."""
     generator = torch.Generator().manual_seed(seed)
     residual = latents
     for layer in layers:
         seen = pool(layer, residual) if pool is not None else residual
-        balance_gains(layer.in_proj, partial(layer.in_proj, seen))
-        projected = layer.in_proj(seen)
+        linear = isinstance(layer.in_proj, torch.nn.Linear)
+        project = partial(_channels_last, layer.in_proj) if linear else layer.in_proj
+        balance_gains(layer.in_proj, partial(project, seen))
+        projected = project(seen)
         frames = projected[0].T
         book = sample_frames(frames, layer.codebook.weight.shape[0], generator)
         book += JITTER * frames.std(0) * torch.randn(book.shape, generator=generator)
         layer.codebook.weight.copy_(book)
         _fit_back_projection(layer.out_proj, projected[0].T, seen[0].T)
         residual = residual - layer(residual)[0]
+
+
+def _channels_last(layer: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A channels-last layer (Linear) applied to [B, C, T]."""
+    return layer(x.transpose(1, 2)).transpose(1, 2)

@@ -18,7 +18,7 @@ import yaml
 
 from codec_wrappers import _released_config
 from codec_wrappers._checkpoints import checkpoint_loads, mark_extracted
-from codec_wrappers._feature_codebooks import probe_signal
+from codec_wrappers._random_weights import _scale_weight, balance_gains, balance_through_codec, speech_like_probe
 from codec_wrappers.base import CodecWrapper
 
 #: Spread of the encoder's pre-tanh output that random weights are scaled to: tanh then spans most of the 19 steps.
@@ -60,20 +60,23 @@ class SQCodecWrapper(CodecWrapper):
             _released_config.check(self.name, arch, released, f"{files['model']}:{members['config.yaml'][0]}")
             return scalar_ae(config, checkpoint)
 
+    @torch.no_grad()
     def randomize(self, model, seed):
-        """An untrained encoder's tanh latent stays within +-0.1, so every value rounds to 0 and the decoded audio
-        ignores the input. Scale the encoder's last convolution (weight-normed: its gain and bias) so its output on a
-        seeded probe has RANDOM_LATENT_STD."""
-        last = model.model.encoder[-1]
+        """Input-dependent random weights (codec_wrappers._random_weights): balance the encoder on a speech-like
+        probe, then scale its last convolution (weight-normed: gain; bias zeroed) so the pre-tanh latent has
+        RANDOM_LATENT_STD (an untrained encoder's tanh latent stays within +-0.1, so every value rounds to 0 and the
+        decoded audio ignores the input), then balance the decoder through encode/decode."""
+        probe = speech_like_probe(self.sample_rate, seed)
+        encoder = model.model.encoder
+        last = encoder[-1]
+        balance_gains(encoder, lambda: model.encode(probe), skip=[last])
         seen = []
-        hook = last.register_forward_hook(lambda module, inputs, output: seen.append(output.detach()))
-        with torch.no_grad():
-            model.encode(probe_signal(self.sample_rate, seed))
+        hook = last.register_forward_hook(lambda module, inputs, output: seen.append(output))
+        last.bias.zero_()
+        model.encode(probe)
         hook.remove()
-        factor = RANDOM_LATENT_STD / seen[0].std()
-        with torch.no_grad():
-            last.weight_g.mul_(factor)
-            last.bias.mul_(factor)
+        _scale_weight(last, RANDOM_LATENT_STD / seen[0].std().item())
+        balance_through_codec(self, model, probe, skip=list(encoder.modules()))
 
     def codec(self, wav):
         return self.model.decode(self.model.encode(wav.unsqueeze(1)))[:, 0, : wav.shape[-1]]

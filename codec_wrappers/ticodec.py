@@ -23,8 +23,12 @@ import torch
 
 from codec_wrappers import _released_config
 from codec_wrappers._checkpoints import checkpoint_loads
-from codec_wrappers._feature_codebooks import codebooks_like
-from codec_wrappers._random_weights import balance_gains, balance_through_codec, speech_like_probe
+from codec_wrappers._random_weights import (
+    balance_gains,
+    balance_through_codec,
+    residual_codebooks,
+    speech_like_probe,
+)
 from codec_wrappers.base import CodecWrapper
 
 #: Quantizer attributes holding the residual layers' codebooks, first layer first.
@@ -77,8 +81,8 @@ class TiCodecWrapper(CodecWrapper):
         layers = [getattr(model.quantizer, name) for name in RESIDUAL_LAYERS[: model.h.residul_layer]]
         groups = model.h.n_code_groups
         for group, chunk in enumerate(features.chunk(groups, dim=-1)):
-            shape = (len(layers), *layers[0][group].embedding.weight.shape)
-            for layer, book in zip(layers, codebooks_like(chunk, shape, seed + group)):
+            size = layers[0][group].embedding.weight.shape[0]
+            for layer, book in zip(layers, residual_codebooks(chunk, len(layers), size, seed + group)):
                 layer[group].embedding.weight.data.copy_(book)
         with torch.no_grad():
             balance_through_codec(self, model, probe, skip=done)

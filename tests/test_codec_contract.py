@@ -15,10 +15,11 @@ output must depend on the input by stated margins (codec_wrappers._random_weight
 Measured with codec2's speech, seed 0 (silence/noise correlation / log-energy correlation; before = main 01993cc):
 EnCodec -0.004 / 0.26 (before 1.00000 / -0.09), Vocos -0.006 / 0.16 (0.64 / -0.01), SpeechTokenizer 0.02 / 0.63
 (1.00000 / -0.13), FunCodec-zh_en 0.19 / 0.73 (0.50 / 0.77), FunCodec-libritts (FreqCodec) 0.07 / 0.38 (0.94 / 0.09),
-Mimi 0.31 / 0.13, X-Codec 0.21 / 0.65, TiCodec 0.52 / 0.48 (1.00 / 0.16), HILCodec 0.05 / 0.28 (0.77 / -0.04),
-HiFi-Codec 0.55 / 0.67, WavTokenizer 0.12 / 0.47,
-SNAC 0.44 / 0.31 and 0.31 / 0.72.
-Families whose random weights were not measured against these margins yet (UNMEASURED_FAMILIES) run the check as a
+Mimi 0.31 / 0.13, X-Codec 0.21 / 0.65, TiCodec-1g1r and -1g4r 0.46 / 0.85 and 0.33 / 0.85 (1.00 / 0.16),
+HILCodec 0.05 / 0.28 (0.77 / -0.04), HiFi-Codec 0.55 / 0.67, WavTokenizer 0.12 / 0.47, Language-Codec 0.02 / 0.15,
+SNAC 0.44 / 0.31 and 0.31 / 0.72, FACodec 0.20 / 0.50 (before 0.88 / -0.08; with seed 1, 0.62 / 0.42), Spectral
+Codecs 0 (silence decodes to a constant) / 0.80 (0.92 / 0.76, and two speech inputs differed by 4%).
+Families or configurations whose random weights do not meet these margins yet (BELOW_MARGINS) run the check as a
 non-strict xfail: it reports, it does not stop `make test-codecs`.
 """
 from __future__ import annotations
@@ -36,12 +37,14 @@ ENTRIES = list(registry.codecs().values())
 MAX_SILENCE_NOISE_CORRELATION = 0.6
 MIN_RELATIVE_DIFFERENCE = 0.3
 MIN_ENVELOPE_CORRELATION = 0.1
-#: Families whose randomize is not yet shown to meet the margins above: not importable here or not measured, and
-#: DAC, measured BELOW the loudness margin through compress/decompress (log-energy correlation 0.07; silence/noise
-#: -0.04, relative difference 1.05), though 0.80 through preprocess/encode/decode, and BigCodec (0.17 / -0.03: its
-#: output saturates, RMS 0.99): their randomize needs more work.
-UNMEASURED_FAMILIES = {"SemantiCodec", "SQ-Codec", "FACodec", "SoCodec", "Spectral Codecs", "LLM-Codec",
-                       "Language-Codec", "BigCodec", "AudioDec", "DAC"}
+#: Families, or single configurations, whose randomize does not meet the margins above yet (seed 0, codec2's speech;
+#: silence/noise correlation / log-energy correlation): DAC through compress/decompress -0.04 / 0.07 (0.80 through
+#: preprocess/encode/decode); BigCodec 0.17 / -0.03 (its output saturates, RMS 0.99); SQ-Codec 0 (silence decodes
+#: to silence) / 0.097 (a random encoder's dilated residual units smear frame energy over ~0.25 s: 0.77 before its
+#: last block, 0.26 after); AudioDec 0.36 / 0.079; LLM-Codec 0.998 / 0.19 (its decoder adds noise, drawn alike under
+#: one seed, which drowns what random weights make of the input); ticodec_1g2r 0.70 / 0.86 (1g1r and 1g4r pass);
+#: SemantiCodec and SoCodec, not run (SoCodec's env cannot be built here). Their randomize needs more work.
+BELOW_MARGINS = {"DAC", "BigCodec", "SQ-Codec", "AudioDec", "LLM-Codec", "ticodec_1g2r", "SemantiCodec", "SoCodec"}
 
 
 @pytest.fixture(scope="module")
@@ -97,9 +100,9 @@ def test_contract(entry, loaded, speech_16k):
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.protocol_name)
 def test_random_weights_output_follows_the_input(entry, loaded, speech_16k, request):
     _importable_or_skip(entry)
-    if entry.family in UNMEASURED_FAMILIES:
-        request.applymarker(pytest.mark.xfail(reason=f"{entry.family}: random weights not yet measured against the "
-                                                     "input-dependence margins", strict=False))
+    if entry.family in BELOW_MARGINS or entry.protocol_name in BELOW_MARGINS:
+        request.applymarker(pytest.mark.xfail(reason=f"{entry.protocol_name}: random weights below the "
+                                                     "input-dependence margins (BELOW_MARGINS)", strict=False))
     codec = loaded(entry)
     silence = np.zeros(TARGET_RATE, np.float32)
     noise = (np.random.default_rng(1).standard_normal(TARGET_RATE) * 0.1).astype(np.float32)

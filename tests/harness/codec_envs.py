@@ -4,10 +4,11 @@
 For every env file the registry names, in turn: build it as `snakemake --use-conda` would, through the stand-in
 conda of this folder (`conda env create`, then `envs/<family>.post-deploy.sh` in the activated env), with
 $CODECFAKE_UPSTREAM_MIRROR (default ../shared/upstream beside the repository, where it exists) so GitHub-only
-sources come from the local mirror; then run, with that env's interpreter, the codec contract test for each of the
-family's configurations and the family's parity tests (tests/parity/test_<family>.py). The venvs are cached by the
-harness (keyed by the env file's hash; $CODECFAKE_TEST_ENVS, default ~/.cache/codecfake-test-envs); pytest is added
-to each one (it is not a codec dependency, so it is not in the env file).
+sources come from the local mirror; then run, with that env's interpreter, the codec contract tests for each of the
+family's configurations (the contract, then its input-dependence margins) and the family's parity tests
+(tests/parity/test_<family>.py). The venvs are cached by the harness (keyed by the env file's hash;
+$CODECFAKE_TEST_ENVS, default ~/.cache/codecfake-test-envs); pytest is added to each one (it is not a codec
+dependency, so it is not in the env file).
 
 An env file listed in UNBUILDABLE is not built: the line names the package and why. Its configurations are not
 exercised. The last line is `configurations_exercised=N passed=P`: N counts configurations whose contract test ran
@@ -41,6 +42,8 @@ UNBUILDABLE = {
                          "(the local CPU wheel is cp311, PyPI's Linux wheels are CUDA builds)",
 }
 CONTRACT = "tests/test_codec_contract.py::test_contract"
+#: The contract's input-dependence margins on random weights (an xfail, not a failure, for BELOW_MARGINS).
+FOLLOWS_INPUT = "tests/test_codec_contract.py::test_random_weights_output_follows_the_input"
 
 
 def cache_root() -> Path:
@@ -79,9 +82,9 @@ def build(env_file: str, environ: dict) -> Path:
 
 
 def run_tests(prefix: Path, env_file: str, names: list[str], environ: dict) -> dict[str, str]:
-    """pytest in the env: the contract test of each configuration and the family's parity tests.
-    Returns test id -> outcome (passed, failed, skipped: reason)."""
-    node_ids = [f"{CONTRACT}[{name}]" for name in names]
+    """pytest in the env: the contract tests of each configuration and the family's parity tests.
+    Returns test id -> outcome (passed, failed, skipped: reason; an xfail reads as skipped)."""
+    node_ids = [f"{test}[{name}]" for name in names for test in (CONTRACT, FOLLOWS_INPUT)]
     parity = REPO / "tests" / "parity" / f"test_{Path(env_file).stem}.py"
     if parity.exists():
         node_ids.append(str(parity.relative_to(REPO)))
