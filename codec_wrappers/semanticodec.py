@@ -20,6 +20,7 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from codec_wrappers._random_weights import BALANCED_LAYERS, balance_gains, speech_like_probe
 from codec_wrappers.base import CodecWrapper
 
 
@@ -27,6 +28,11 @@ def read_audio(path):
     """What `torchaudio.load` returns: a [channels, samples] float tensor and the rate."""
     audio, rate = sf.read(path, dtype="float32", always_2d=True)
     return torch.from_numpy(audio.T.copy()), rate
+
+
+#: Factor on the UNet's cross-attention queries in random weights: with default initialisation the attention over the
+#: tokens is nearly uniform (logits spread ~0.2), so every frame sees the same average of the whole window.
+ATTENTION_SHARPNESS = 16.0
 
 
 class SemantiCodecWrapper(CodecWrapper):
@@ -69,22 +75,51 @@ class SemantiCodecWrapper(CodecWrapper):
     def load_pretrained(self, arch, files):
         return self._semanticodec(arch, files["encoder"], files["decoder"], files["centroids"])
 
+    @torch.no_grad()
+    def randomize(self, model, seed):
+        """Input-dependent random weights (codec_wrappers._random_weights). Untrained, the decoded audio was a
+        function of the diffusion noise alone (silence and noise correlated 1.000, two speech inputs differed by
+        0.5%), for three reasons, each undone here: the latent-diffusion UNet zero-initialises its output convolution
+        and every residual and attention output projection (`zero_module`, as training starts), so it predicts zero
+        noise whatever the tokens: those layers get PyTorch's default initialisation; its cross-attention over the
+        tokens is nearly uniform: the queries are scaled by ATTENTION_SHARPNESS; and the VAE decoder and vocoder
+        are bias-dominated: the whole decoder's gains are balanced through a short sampling of a speech-like
+        probe's tokens (the encoder keeps upstream's initialisation: its tokens already follow the input)."""
+        torch.manual_seed(seed)
+        for layer in model.decoder.modules():
+            if isinstance(layer, BALANCED_LAYERS) and not layer.weight.any():
+                layer.reset_parameters()
+        probe = speech_like_probe(self.sample_rate, seed)[0, 0]
+        features = model.encoder.token_to_quantized_feature(self._tokens(model, probe))
+        window = int(512 / model.stack_factor_K)
+        features = torch.cat([features, -torch.ones(1, window - features.shape[1], features.shape[2])], dim=1)
+        cross = [block.attn2 for block in model.decoder.modules() if hasattr(block, "attn2")]
+        for attention in cross:
+            attention.to_q.weight.mul_(ATTENTION_SHARPNESS)
+        balance_gains(model.decoder, lambda: model.decoder.generate_sample(features, ddim_steps=2,
+                                                                           unconditional_guidance_scale=1.0),
+                      skip=[layer for attention in cross for layer in (attention.to_q, attention.to_k)])
+
     def load(self, *args, **kwargs):
         super().load(*args, **kwargs)
         self.model.device = self.device  # SemantiCodec moves its input to this device (it picks CUDA by itself)
         return self
 
-    def codec(self, wav):
+    def _tokens(self, model, item: torch.Tensor) -> torch.Tensor:
+        """`model.encode` of one waveform, through the audio file it requires."""
         from semanticodec import main
 
-        decoded = []
         with tempfile.TemporaryDirectory() as tmp, mock.patch.object(main.torchaudio, "load", read_audio):
-            for item in wav.cpu().numpy():
-                path = str(Path(tmp, "utterance.wav"))
-                sf.write(path, item, self.sample_rate, subtype="FLOAT")
-                tokens = self.model.encode(path)
-                waveform = torch.as_tensor(np.asarray(self.model.decode(tokens))).reshape(-1)
-                decoded.append(waveform[: wav.shape[-1]])
+            path = str(Path(tmp, "utterance.wav"))
+            sf.write(path, item.cpu().numpy(), self.sample_rate, subtype="FLOAT")
+            return model.encode(path)
+
+    def codec(self, wav):
+        decoded = []
+        for item in wav:
+            tokens = self._tokens(self.model, item)
+            waveform = torch.as_tensor(np.asarray(self.model.decode(tokens))).reshape(-1)
+            decoded.append(waveform[: wav.shape[-1]])
         return torch.stack(decoded).to(wav.device)
 
 
