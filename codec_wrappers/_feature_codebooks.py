@@ -1,19 +1,14 @@
 """Seeded codebooks drawn around the encoder's own output, for random-weights builds.
 
-Quantizers with k-means initialisation start empty (see codec_wrappers._codebooks). One Gaussian at one global
-scale is not enough for encoders whose output is dominated by a per-channel offset: SpeechTokenizer's untrained
-BiLSTM encoder varies over time by ~1/20 of its offset, so every frame maps to the same code and the decoded audio
-ignores the input. Entries drawn per channel from the mean and spread of the encoder's output on a seeded probe
-make the codes follow the input, as trained codebooks do.
+Quantizers with k-means initialisation start empty. One Gaussian at one global scale is not enough for encoders
+whose output is dominated by a per-channel offset: SpeechTokenizer's untrained BiLSTM encoder varies over time by
+~1/20 of its offset, so every frame maps to the same code and the decoded audio ignores the input. Entries drawn
+per channel from the mean and spread of the encoder's output on a seeded probe make the codes follow the input, as
+trained codebooks do.
 """
 from __future__ import annotations
 
 import torch
-
-
-def probe_signal(sample_rate: int, seed: int, channels: int = 1) -> torch.Tensor:
-    """One second of seeded noise at speech level, [1, channels, sample_rate]."""
-    return torch.randn(1, channels, sample_rate, generator=torch.Generator().manual_seed(seed)) * 0.1
 
 
 def codebooks_like(features: torch.Tensor, shape: tuple[int, int, int], seed: int) -> torch.Tensor:
@@ -27,13 +22,3 @@ def codebooks_like(features: torch.Tensor, shape: tuple[int, int, int], seed: in
     books[0] += mean
     return books
 
-
-def fill_codebooks_from_features(layers, features: torch.Tensor, seed: int) -> None:
-    """Fill EnCodec-style `layer._codebook` buffers (embed, embed_avg, cluster_size, inited) of RVQ `layers`."""
-    embed = layers[0]._codebook.embed
-    books = codebooks_like(features, (len(layers), *embed.shape), seed)
-    for layer, book in zip(layers, books):
-        layer._codebook.embed.copy_(book)
-        layer._codebook.embed_avg.copy_(book)
-        layer._codebook.cluster_size.fill_(1.0)
-        layer._codebook.inited.fill_(1.0)

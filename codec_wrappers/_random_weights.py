@@ -60,7 +60,7 @@ def speech_like_probe(sample_rate: int, seed: int, seconds: float = 2.0) -> torc
     return out[None, None]
 
 
-def _scale_weight(layer: torch.nn.Module, factor: float) -> None:
+def scale_weight(layer: torch.nn.Module, factor: float) -> None:
     """Multiply the layer's effective weight by `factor`, through its weight-norm gain where it has one."""
     if hasattr(layer, "weight_g"):  # torch.nn.utils.weight_norm (hook style)
         layer.weight_g.mul_(factor)
@@ -92,7 +92,7 @@ def balance_gains(model: torch.nn.Module, run: Callable[[], object], skip: Itera
         if not (spread_in > 0 and spread_out > 0 and math.isfinite(spread_in / spread_out)):
             return output
         factor = spread_in / spread_out
-        _scale_weight(layer, factor)
+        scale_weight(layer, factor)
         done[layer] = spread_in
         return output * factor
 
@@ -172,7 +172,7 @@ def balance_through_codec(wrapper, model: torch.nn.Module, probe: torch.Tensor, 
     level, target = outputs[0].std().item(), probe.std().item()
     if done and not 1 / LEVEL_TOLERANCE < level / target < LEVEL_TOLERANCE:
         last, last_level = list(done.items())[-1]
-        _scale_weight(last, target / last_level)
+        scale_weight(last, target / last_level)
     return done
 
 

@@ -39,6 +39,7 @@ class EncodecWrapper(CodecWrapper):
     requires = ("encodec",)
     causal = True
     #: On 2 CPU cores, mixed-length batches gained 1.02x when quiet and lost (0.5x) under load; one at a time 1.08x.
+    #: Re-measured quiet: batches 0.96-1.00x, and not exact (a code flips); one at a time 0.99-1.01x, exact.
     batching = False
 
     @property

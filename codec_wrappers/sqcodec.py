@@ -18,7 +18,7 @@ import yaml
 
 from codec_wrappers import _released_config
 from codec_wrappers._checkpoints import checkpoint_loads, mark_extracted
-from codec_wrappers._random_weights import _scale_weight, balance_gains, balance_through_codec, speech_like_probe
+from codec_wrappers._random_weights import balance_gains, balance_through_codec, scale_weight, speech_like_probe
 from codec_wrappers.base import CodecWrapper
 
 #: Spread of the encoder's pre-tanh output that random weights are scaled to: tanh then spans most of the 19 steps.
@@ -68,14 +68,8 @@ class SQCodecWrapper(CodecWrapper):
         decoded audio ignores the input), then balance the decoder through encode/decode."""
         probe = speech_like_probe(self.sample_rate, seed)
         encoder = model.model.encoder
-        last = encoder[-1]
-        balance_gains(encoder, lambda: model.encode(probe), skip=[last])
-        seen = []
-        hook = last.register_forward_hook(lambda module, inputs, output: seen.append(output))
-        last.bias.zero_()
-        model.encode(probe)
-        hook.remove()
-        _scale_weight(last, RANDOM_LATENT_STD / seen[0].std().item())
+        done = balance_gains(encoder, lambda: model.encode(probe))
+        scale_weight(encoder[-1], RANDOM_LATENT_STD / done[encoder[-1]])
         balance_through_codec(self, model, probe, skip=list(encoder.modules()))
 
     def codec(self, wav):

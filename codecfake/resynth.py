@@ -221,7 +221,7 @@ def resynthesize_batch(codec, waves: list[np.ndarray], targets: list[int], chunk
     """Waves at the codec's rate -> 16 kHz resyntheses, each delay-corrected, trimmed to its input's duration and
     fitted to its bona fide file's exact length (`targets`). Items longer than `chunk` samples are resynthesized
     alone, in chunks (`resynthesize_chunked`); the others share one padded batch. torch's generators are seeded with
-    `seed` first: stochastic decoders (SNAC's and LLM-Codec's noise, SemantiCodec's diffusion) draw from them."""
+    `seed` first: stochastic decoders (LLM-Codec's noise, SemantiCodec's diffusion) draw from them."""
     import torch  # here, not at the top: bona fide jobs import this module in the core env, which has no torch
 
     torch.manual_seed(seed)

@@ -159,8 +159,8 @@ def test_shard_count_changes_no_output_byte(tmp_path, speech_16k, encodec):
 
 def test_stochastic_decoder_output_does_not_depend_on_shard_count_or_order(tmp_path, speech_16k, encodec,
                                                                           monkeypatch):
-    """A decoder that draws noise (SNAC, LLM-Codec, SemantiCodec): shards run in reverse order, as separate cluster
-    jobs may, still write the bytes of the one-shard run."""
+    """A decoder that draws noise (LLM-Codec, SemantiCodec): shards run in reverse order, as separate cluster jobs
+    may, still write the bytes of the one-shard run."""
     deterministic = encodec.codec
 
     def noisy(wav):
