@@ -2,9 +2,20 @@
 
 The package holds the logic the Snakemake rules call; the rules themselves only name inputs, outputs and envs.
 """
+from importlib.resources import files
 from pathlib import Path
 
 __version__ = "0.1.0"
 
-#: The repository's fixed data (codec registry, taxonomy vocabularies, speaker split, architectures).
-RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+
+def _resources() -> Path:
+    """The folder of fixed data, found through importlib.resources so an installed wheel reads its package data
+    (`codecfake/resources`) and a checkout reads the repository's `resources/`, whatever the working folder."""
+    packaged = Path(str(files(__name__) / "resources"))
+    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "resources"
+
+
+#: The one accessor of the fixed data (codec registry, taxonomy vocabularies, architectures, CM presets, corpus
+#: sources): every reader joins its file to this folder. Registry entries name files as `resources/...`, so they
+#: resolve against its parent.
+RESOURCES = _resources()

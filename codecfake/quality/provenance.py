@@ -19,13 +19,14 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from codecfake import RESOURCES, __version__, registry
+from codecfake import __version__, registry
 from codecfake.registry import BONAFIDE
 from codecfake.tables import read_tsv, write_text_atomic, write_tsv_atomic
 
 REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?(?P<pin>.*)$")
-#: The repository root: env files are named relative to it, so cards of the same run agree across checkouts.
-REPO = RESOURCES.parent
+#: The repository root (the workflow's envs/ live there, not in the package data): env files are named relative to
+#: it, so cards of the same run agree across checkouts.
+REPO = Path(__file__).resolve().parents[2]
 #: Columns of the fetch step's table (`codecfake fetch codec-weights`): what the lock file holds for the codec.
 CHECKSUM_COLUMNS = ["codec", "key", "path", "commit", "sha256"]
 RANDOM_NOTE = ("random weights: no checkpoint was loaded; the audio shows the pipeline working, not the codec's "
