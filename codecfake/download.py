@@ -2,9 +2,10 @@
 
 Policy, for every file this project fetches (corpus archives, codec checkpoints, UTMOS, SSL front-ends, CM
 weights): a hub file is named by a 40-hex commit, never a branch; every downloaded or cached file is checked
-against a digest before it is used, the pinned sha256 (full, or the prefix an upstream loader itself checks)
-or, for a hub file with none pinned, the digest the hub publishes for it at that commit; a file that fails is
-deleted, so it can neither pass next time nor be loaded by mistake. A URL download lands in `<dest>.part`,
+against a full 64-hex sha256 before it is used, the pinned one or, for a hub file with none pinned, the digest
+the hub publishes for it at that commit. A hash prefix (an upstream file name's, a short commit) identifies a
+file but never verifies one: eight hex digits take minutes to forge. A file that fails is deleted, so it can
+neither pass next time nor be loaded by mistake. A URL download lands in `<dest>.part`,
 resumes from its size with an HTTP Range request, and is renamed to `dest` only once it verifies.
 `HF_HUB_OFFLINE=1` turns off every hub download and every checkpoint download (codecfake.weights, UTMOS), so
 offline runs fail at once and clearly.
@@ -24,6 +25,9 @@ from codecfake.errors import UserError
 
 CHUNK = 1 << 20
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+#: A short commit a hub repository's pages show: resolved to the one full commit it starts with, never trusted as is.
+COMMIT_PREFIX = re.compile(r"^[0-9a-f]{7,39}$")
 
 
 class ChecksumMismatch(UserError):
@@ -47,24 +51,29 @@ def require_commit(revision, what: str) -> str:
 
 
 def resolve_commit(repo: str, revision: str) -> str:
-    """The full 40-hex commit `revision` names on the hub: itself; the one commit of `repo` a hex prefix starts
-    with; or the commit a branch or tag points to now (which is why such a source must be locked)."""
+    """The full 40-hex commit `revision` names on the hub: itself, or the one commit of `repo` that a 7- to
+    39-hex prefix starts with. A branch or tag is refused: it moves under a fixed name."""
     revision = str(revision)
     if COMMIT.match(revision):
         return revision
+    if not COMMIT_PREFIX.match(revision):
+        raise DownloadFailed(f"{repo}@{revision}: a hub revision must be a 40-hex commit or a commit prefix of at "
+                             f"least 7 hex digits, not a branch or tag")
     if offline():
-        raise DownloadFailed(f"{repo}@{revision}: resolving it to a commit needs the hub (HF_HUB_OFFLINE=1)")
+        raise DownloadFailed(f"{repo}@{revision}: resolving the commit prefix needs the hub (HF_HUB_OFFLINE=1)")
     from huggingface_hub import HfApi
 
     try:
-        if re.fullmatch(r"[0-9a-f]{7,39}", revision):
-            found = [c.commit_id for c in HfApi().list_repo_commits(repo) if c.commit_id.startswith(revision)]
-        else:
-            found = [HfApi().model_info(repo, revision=revision).sha]
+        found = sorted({c.commit_id for c in HfApi().list_repo_commits(repo) if c.commit_id.startswith(revision)})
     except Exception as err:
-        raise DownloadFailed(f"could not resolve {repo}@{revision}: {type(err).__name__}: {err}") from err
-    if len(found) != 1 or not COMMIT.match(str(found[0])):
-        raise DownloadFailed(f"{repo}@{revision} names {len(found)} commits ({', '.join(map(str, found))}), not one")
+        raise DownloadFailed(f"could not list the commits of {repo} to resolve {revision}: "
+                             f"{type(err).__name__}: {err}") from err
+    if not found:
+        raise DownloadFailed(f"{repo} has no commit starting with {revision}; the registry's prefix is wrong or "
+                             f"the history was rewritten, so nothing is fetched")
+    if len(found) > 1:
+        raise DownloadFailed(f"{repo}: {len(found)} commits start with {revision} ({', '.join(found)}); pin the "
+                             f"full 40-hex commit in resources/codecs/ instead of the ambiguous prefix")
     return found[0]
 
 
@@ -93,16 +102,18 @@ def delete(path: Path) -> None:
 
 
 def verify(path: Path, sha256: str | None = None, size: int | None = None) -> str:
-    """Check size and sha256 (a full digest, or the prefix upstream loaders check); returns the full digest.
-
-    A mismatch deletes `path` (the policy above) and raises ChecksumMismatch."""
+    """Check size and full sha256; returns the full digest. A mismatch deletes `path` (the policy above) and
+    raises ChecksumMismatch; an expected value that is not a full 64-hex sha256 is refused, never matched."""
     path = Path(path)
+    if sha256 is not None and not SHA256.match(str(sha256)):
+        raise ChecksumMismatch(f"{path}: {sha256!r} is not a full sha256 (64 hex digits); a prefix identifies a "
+                               f"file but never verifies it")
     actual_size = path.stat().st_size
     digest = sha256_of(path)
     if size is not None and actual_size != size:
         delete(path)
         raise ChecksumMismatch(f"{path}: {actual_size} bytes, expected {size}; the file was deleted")
-    if sha256 and not digest.startswith(str(sha256).lower()):
+    if sha256 and digest != str(sha256):
         delete(path)
         raise ChecksumMismatch(f"{path}: sha256 {digest} does not match the expected {sha256}; the file was deleted")
     return digest

@@ -14,10 +14,13 @@ from pathlib import Path
 import yaml
 
 from codecfake import RESOURCES
+from codecfake.download import COMMIT, COMMIT_PREFIX, SHA256
 
 TAXONOMY_FIELDS = ("QUA", "AUX", "DEC")
 #: Subset name of the bona fide audio, beside the codecs' protocol names.
 BONAFIDE = "bonafide"
+#: The fields of a checkpoint source (resources/codecs/README.md): where it comes from, how it is verified.
+SOURCE_FIELDS = frozenset({"hub", "revision", "file", "url", "sha256", "lock"})
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,35 @@ class CodecEntry:
         except ImportError:
             return False
         return all(importlib.util.find_spec(name) is not None for name in cls.requires)
+
+
+def pin_problem(spec: dict) -> str | None:
+    """Why a checkpoint source does not pin fixed, verifiable bytes, or None. A sha256 is a full 64-hex digest (a
+    prefix takes minutes to forge); without one the source says `lock: true`. A hub revision is a 40-hex commit,
+    or, only for a `lock: true` file, a commit prefix of at least 7 hex digits resolved once at fetch; never a
+    branch or tag."""
+    if set(spec) - SOURCE_FIELDS:
+        return f"unknown fields {sorted(set(spec) - SOURCE_FIELDS)} (a source has {sorted(SOURCE_FIELDS)})"
+    if ("hub" in spec) == ("url" in spec):
+        return "a source names exactly one of `hub` (with `revision` and `file`) and `url`"
+    if "lock" in spec and spec["lock"] is not True:
+        return f"`lock` is true or absent, not {spec['lock']!r}"
+    if "sha256" in spec:
+        if not SHA256.match(str(spec["sha256"])):
+            return (f"sha256 {spec['sha256']!r} is not a full 64-hex digest; a prefix identifies a file but never "
+                    f"verifies it (give the full sha256, or `lock: true` if none is known)")
+        if "lock" in spec:
+            return "`sha256` and `lock: true` are exclusive"
+    elif spec.get("lock") is not True:
+        return "neither `sha256` nor `lock: true`, so nothing could verify it"
+    if "hub" in spec:
+        revision = str(spec.get("revision", ""))
+        if not spec.get("file"):
+            return "a hub source names its `file`"
+        if not COMMIT.match(revision) and not (COMMIT_PREFIX.match(revision) and spec.get("lock") is True):
+            return (f"hub revision {revision!r} is not a pinned 40-hex commit (a commit prefix of 7 or more hex "
+                    f"digits is allowed only with `lock: true`; a branch or tag never)")
+    return None
 
 
 @lru_cache(maxsize=None)

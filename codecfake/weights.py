@@ -1,14 +1,19 @@
 """Codec checkpoints: where each comes from (resources/codecs/<family>.yaml), where it lives, and how it is verified.
 
-A source is a hub file `{hub, revision, file}` (revision a 40-hex commit; a locked source may give a commit
-prefix or branch, resolved once by `fetch` and locked) or a release `{url}`, and it says how
-its bytes are verified: `sha256` (full, or the prefix the upstream loader itself checks, as EnCodec's file name
-carries) or `lock: true` (no hash could be known in advance). `fetch` (the `fetch_weights` rule, on a host with
-internet) downloads each file through codecfake.download and writes its commit and full sha256 to the lock
-file `<weights_dir>/weights.lock.json`; every later use verifies the file against the pinned sha256 and the lock
-record, and a file that matches neither is deleted and refused. Nothing is loaded that was verified by neither:
-a `lock: true` file with no lock record is refused as unverified, even if it is already in `weights_dir`.
-Files are kept under `<weights_dir>/<family>/...` so compute nodes read them without internet.
+A source is a hub file `{hub, revision, file}` or a release `{url}`, and it says how its bytes are verified:
+`sha256`, a full 64-hex digest, or `lock: true` where none could be learned. A hash prefix (an upstream file
+name's) never verifies anything. A hub revision is a 40-hex commit; only a `lock: true` file may name a commit
+prefix (>= 7 hex, where nothing longer is public), which `fetch` resolves through the hub to the one commit it
+starts with and records.
+
+`fetch` (the `fetch_weights` rule, on a host with internet) downloads through codecfake.download and records,
+in the lock file `<weights_dir>/weights.lock.json`, the commit and full sha256 of what it downloaded from the
+pinned source in that run, never of a file it found on disk: a `lock: true` file already there is downloaded
+again (a sha256-pinned one is kept when it matches the pin). The lock sits beside the weights, so whoever can
+plant a file can write a record for it: a loader uses a record only to detect change (a file that differs from
+its record is deleted and refused), and a `lock: true` file with no record is refused with the way to fetch it.
+Nothing a record vouches for is ever run: checkpoints are read without executing code (codec_wrappers'
+checkpoint reader). Files are kept under `<weights_dir>/<family>/...` so compute nodes read them offline.
 """
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ from codecfake.download import (
     verify,
 )
 from codecfake.errors import UserError
-from codecfake.registry import CodecEntry
+from codecfake.registry import CodecEntry, pin_problem
 
 DEFAULT_DIR = Path("weights")
 #: The lock file, kept with the weights: what `fetch_weights` downloaded, per file relative to weights_dir.
@@ -62,15 +67,11 @@ def source(spec: dict) -> dict:
 
 
 def check_spec(entry: CodecEntry, key: str, spec: dict) -> None:
-    """A checkpoint source must say how its bytes are verified (`sha256` or `lock: true`) and name fixed bytes: a
-    hub file a 40-hex commit, unless it is locked (a commit prefix or branch is then resolved once by `fetch`)."""
-    if "hub" in spec and not COMMIT.match(str(spec.get("revision", ""))) and spec.get("lock") is not True:
-        raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}): hub revision is "
-                                 f"not a pinned 40-hex commit sha; pin it in resources/codecs/ (or mark the source "
-                                 f"`lock: true` to resolve it once, at fetch time, and lock that commit)")
-    if not spec.get("sha256") and spec.get("lock") is not True:
-        raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}) has neither "
-                                 f"`sha256` nor `lock: true` in resources/codecs/, so nothing could verify it")
+    """A checkpoint source must name fixed bytes and say how they are verified (codecfake.registry.pin_problem)."""
+    problem = pin_problem(spec)
+    if problem:
+        raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}): {problem}; fix "
+                                 f"its entry in resources/codecs/")
 
 
 # -- the lock file ---------------------------------------------------------------------------------------------
@@ -95,17 +96,28 @@ def _exclusive(path: Path):
 
 
 def lock_record(weights_dir, path: Path, spec: dict) -> dict | None:
+    """The lock's record of `path` if it is for the same source; a hub record must name a commit that the
+    registry's revision is (or, for a prefix, starts)."""
     record = read_lock(weights_dir).get(_relative(path, weights_dir))
-    return record if record is not None and record.get("source") == source(spec) else None
+    if record is None or record.get("source") != source(spec):
+        return None
+    commit = str(record.get("commit"))
+    if "hub" in spec and not (COMMIT.match(commit) and commit.startswith(str(spec["revision"]))):
+        raise WeightsUnavailable(f"{lock_path(weights_dir)}: the record of {path} names commit {commit!r}, which is "
+                                 f"not {spec['hub']}@{spec['revision']}: the lock was edited. Delete that record and "
+                                 f"the file, then fetch again.")
+    return record
 
 
 def _relative(path: Path, weights_dir) -> str:
     return str(path.relative_to(Path(weights_dir or DEFAULT_DIR)))
 
 
-def _write_record(weights_dir, path: Path, spec: dict, commit: str | None, sha256: str) -> dict:
-    record = {"source": source(spec), "commit": commit, "sha256": sha256,
-              "size": path.stat().st_size}
+def _record(path: Path, spec: dict, commit: str | None, sha256: str) -> dict:
+    return {"source": source(spec), "commit": commit, "sha256": sha256, "size": path.stat().st_size}
+
+
+def _write_record(weights_dir, path: Path, record: dict) -> dict:
     with _exclusive(lock_path(weights_dir)):
         table = read_lock(weights_dir)
         table[_relative(path, weights_dir)] = record
@@ -117,25 +129,20 @@ def _write_record(weights_dir, path: Path, spec: dict, commit: str | None, sha25
 
 
 # -- verification ----------------------------------------------------------------------------------------------
-def verify_local(entry: CodecEntry, key: str, spec: dict, path: Path, weights_dir) -> str:
-    """The full sha256 of `path` once it matches the pinned sha256 and the lock record (whichever the entry has);
-    a mismatch deletes the file, and a `lock: true` file without a record is refused as unverified."""
+def check_local(entry: CodecEntry, key: str, spec: dict, path: Path, weights_dir) -> str:
+    """The full sha256 of `path` once it matches the pinned sha256, or, for a `lock: true` file, its lock record
+    (which only detects change). A mismatch deletes the file; a `lock: true` file with no record is refused."""
     check_spec(entry, key, spec)
-    record = lock_record(weights_dir, path, spec)
     if spec.get("sha256"):
-        digest = verify(path, spec["sha256"])
-    elif record is None:
+        return verify(path, spec["sha256"])
+    record = lock_record(weights_dir, path, spec)
+    if record is None:
         raise WeightsUnavailable(
-            f"{entry.protocol_name}: checkpoint {key!r} at {path} is unverified: its registry entry says `lock: "
-            f"true` and {lock_path(weights_dir)} has no record of it. Run `snakemake fetch_weights` to download "
-            f"and lock it.")
-    else:
-        digest = verify(path, record["sha256"], record.get("size"))
-    if record is not None and record["sha256"] != digest:
-        delete(path)
-        raise ChecksumMismatch(f"{path}: sha256 {digest} differs from the one locked in {lock_path(weights_dir)} "
-                               f"({record['sha256']}); the file was deleted")
-    return digest
+            f"{entry.protocol_name}: checkpoint {key!r} at {path} was not downloaded by fetch: its registry entry "
+            f"says `lock: true` (no sha256 is published) and {lock_path(weights_dir)} has no record of it, so "
+            f"nothing says these are the released bytes. Delete it and run `codecfake fetch codec-weights --codecs "
+            f"{entry.protocol_name}` (or `snakemake fetch_weights`) where there is internet.")
+    return verify(path, record["sha256"], record.get("size"))
 
 
 def _download(spec: dict, path: Path, commit: str | None) -> None:
@@ -145,7 +152,12 @@ def _download(spec: dict, path: Path, commit: str | None) -> None:
         download(spec["url"], path, sha256=spec.get("sha256"))
 
 
-def _resolve(spec: dict) -> str:
+def _commit(spec: dict, record: dict | None) -> str:
+    """The full commit of a hub source: its revision, the one its lock record holds, or its prefix resolved now."""
+    if COMMIT.match(str(spec["revision"])):
+        return spec["revision"]
+    if record is not None:
+        return record["commit"]
     try:
         return resolve_commit(spec["hub"], spec["revision"])
     except DownloadFailed as err:
@@ -162,10 +174,10 @@ def _sources(entry: CodecEntry, weights_dir):
 
 
 def fetch(entry: CodecEntry, weights_dir=None) -> dict[str, dict]:
-    """Download what is missing, verify every file, and lock it: {key: lock record} (run where there is internet).
+    """Download and verify every checkpoint file of a configuration: {key: record} (run where there is internet).
 
-    A cached file is kept only if it verifies (a `lock: true` file needs a lock record for that); otherwise it is
-    deleted and downloaded again, and the download itself must match the sha256 and any earlier lock record."""
+    A sha256-pinned file already on disk is kept when it matches the pin; any other file found on disk is
+    deleted and downloaded again from the pinned source. Only what was downloaded here is written to the lock."""
     records = {}
     for key, spec, path in _sources(entry, weights_dir):
         with _exclusive(path):
@@ -175,38 +187,42 @@ def fetch(entry: CodecEntry, weights_dir=None) -> dict[str, dict]:
 
 def _fetch_file(entry: CodecEntry, key: str, spec: dict, path: Path, weights_dir) -> dict:
     """One checkpoint file of `fetch`, while no other fetch touches it."""
+    what = f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)})"
+    if spec.get("sha256") and path.exists():
+        try:
+            digest = verify(path, spec["sha256"])
+            return _record(path, spec, spec.get("revision"), digest)  # the pinned bytes: kept, not locked here
+        except ChecksumMismatch as err:
+            found = f"{err}, and"  # deleted: fetched again below
+    elif path.exists():
+        found = f"{path} is not adopted (a `lock: true` file is taken only from its pinned source), and"
+    else:
+        found = f"it is not at {path} and"
+    if offline():
+        raise WeightsUnavailable(f"{what}: {found} downloads are off (HF_HUB_OFFLINE=1)")
     record = lock_record(weights_dir, path, spec)
-    # A locked hub source keeps the commit it was locked at; otherwise its revision is resolved now.
-    commit = (record or {}).get("commit") or (_resolve(spec) if "hub" in spec else None)
-    digest = None
-    if path.exists():
-        try:
-            digest = verify_local(entry, key, spec, path, weights_dir)
-        except (ChecksumMismatch, WeightsUnavailable):
-            delete(path)  # not verifiable or not the pinned bytes: fetch it again from the pinned source
-    if digest is None:
-        if offline():
-            raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}) is not at "
-                                     f"{path} and downloads are off (HF_HUB_OFFLINE=1)")
-        try:
-            _download(spec, path, commit)
-        except DownloadFailed as err:
-            raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r}: {err}") from err
-        except ChecksumMismatch:
-            raise
-        except Exception as err:
-            raise WeightsUnavailable(f"{entry.protocol_name}: could not download {key!r} ({describe(spec)}) "
-                                     f"to {path}: {type(err).__name__}: {err}") from err
-        # The first download of a `lock: true` file from its pinned source is what gets locked.
-        digest = verify_local(entry, key, spec, path, weights_dir) if spec.get("sha256") or record else \
-            verify(path)
-    return _write_record(weights_dir, path, spec, commit, digest)
+    commit = _commit(spec, record) if "hub" in spec else None
+    delete(path)  # a `lock: true` file found on disk is never adopted, whatever the lock says
+    try:
+        _download(spec, path, commit)
+    except DownloadFailed as err:
+        raise WeightsUnavailable(f"{what}: {err}") from err
+    except ChecksumMismatch:
+        raise
+    except Exception as err:
+        raise WeightsUnavailable(f"{what}: could not download it to {path}: {type(err).__name__}: {err}") from err
+    digest = verify(path, spec.get("sha256"))
+    if not spec.get("sha256") and record is not None and record["sha256"] != digest:
+        delete(path)
+        raise ChecksumMismatch(f"{what}: the pinned source now serves sha256 {digest}, not the {record['sha256']} "
+                               f"recorded in {lock_path(weights_dir)}: upstream replaced the file or the lock was "
+                               f"edited. The download was deleted; find out which before removing that record.")
+    return _write_record(weights_dir, path, _record(path, spec, commit, digest))
 
 
 def ensure_all(entry: CodecEntry, weights_dir=None) -> dict[str, Path]:
-    """Local paths of all of a configuration's checkpoint files, each verified (sha256 or lock) just now and
-    marked so codec_wrappers' checkpoint_loads() trusts exactly these bytes. Nothing is downloaded here: `fetch`
-    (the `fetch_weights` rule) does that and writes the lock."""
+    """Local paths of all of a configuration's checkpoint files, each checked just now (check_local) and marked
+    for codec_wrappers. Nothing is downloaded here: `fetch` (the `fetch_weights` rule) does that."""
     files = {}
     for key, spec, path in _sources(entry, weights_dir):
         if not path.exists():
@@ -214,5 +230,5 @@ def ensure_all(entry: CodecEntry, weights_dir=None) -> dict[str, Path]:
                 f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}) is not at {path}. Run `snakemake "
                 f"fetch_weights` where there is internet (HF_HUB_OFFLINE=1 turns downloads off), or use "
                 f"`weights: random` for a test run.")
-        files[key] = mark_verified(path, verify_local(entry, key, spec, path, weights_dir))
+        files[key] = mark_verified(path, check_local(entry, key, spec, path, weights_dir))
     return files
