@@ -6,6 +6,7 @@ fastest and the most accurate resampler measured here (alias rejection ~-140 dB)
 from __future__ import annotations
 
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,11 +61,35 @@ def _wav_declared_frames(path: Path) -> int | None:
     return None
 
 
+#: What a path that is not a regular file is, by its stat type (symlinks followed).
+_NOT_A_FILE = ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+               (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
+
+
+def file_problem(path: str | os.PathLike) -> str | None:
+    """Why `path` cannot be an audio file, without opening it (None if it is a regular file): reading a FIFO or a
+    device blocks or never ends, so they are named for what they are and never read. The text is a reject reason."""
+    if not str(path):
+        return "missing: the manifest gives no path"
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return f"missing: {path} does not exist (fix the manifest's path column or restore the file)"
+    except OSError as err:
+        return f"unreadable: {path}: {err.strerror}"
+    if stat.S_ISREG(mode):
+        return None
+    kind = next((name for test, name in _NOT_A_FILE if test(mode)), "a special file")
+    return f"not a regular file: {path} is {kind}, not an audio file (fix the manifest's path column)"
+
+
 def probe(path: str | os.PathLike) -> AudioInfo:
-    """Header-only checks (cheap): missing, unreadable, empty, truncated and multichannel files are rejected."""
+    """Header-only checks (cheap): missing, unreadable, empty, truncated and multichannel files and paths that are
+    not regular files are rejected."""
+    problem = file_problem(path)
+    if problem:
+        raise BadAudio(problem)
     path = Path(path)
-    if not path.is_file():
-        raise BadAudio(f"missing: {path} does not exist (fix the manifest's path column or restore the file)")
     try:
         info = sf.info(str(path))
     except Exception as err:  # soundfile raises several types for corrupt files

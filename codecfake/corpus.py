@@ -5,13 +5,20 @@ duration, text (paths absolute). VCTK 0.92 keeps two microphones per utterance
 (`wav48_silence_trimmed/{spk}/{spk}_{nnn}_mic{1,2}.flac`); utt_id drops the mic suffix.
 
 utt_id and speaker become file names and protocol fields, so they are checked here, once, before anything is
-written: they must match IDENTIFIER (letters, digits, `_`, `-`, `.`; starting with a letter, digit or `_`; at
-most 128 characters: no `/`, `..`, spaces or absolute paths), be unique, and no utt_id may equal another's
-`<utt_id>_<codec protocol name>` (the name of that utterance's resynthesis). A bad row is an error naming it, or,
-with `corpus.invalid_ids: reject`, a row of the manifest's rejects table with its reason.
+written: they must match IDENTIFIER as a whole string (letters, digits, `_`, `-`, `.`; starting with a letter,
+digit or `_`; at most 128 characters: no `/`, `..`, spaces or absolute paths), be unique, and no utt_id may
+equal another's `<utt_id>_<codec protocol name>` (the name of that utterance's resynthesis). A bad row is an
+error naming it, or, with `corpus.invalid_ids: reject`, a row of the manifest's rejects table with its reason; so
+is a user manifest row with more or fewer fields than its header.
+
+Audio files are only probed here (never read, and a path that is not a regular file, such as a FIFO, never
+opened): a file that cannot be used stays in the manifest with 0 samples, and the shard jobs reject it with the
+reason, so every bad file is listed in its split's rejects.
 """
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shutil
 import sys
@@ -19,21 +26,22 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-import soundfile as sf
 import yaml
 from tqdm import tqdm
 
 from codecfake import RESOURCES
+from codecfake.audio import BadAudio, probe
 from codecfake.download import download
 from codecfake.errors import UserError
+from codecfake.tables import read_text
 
 MANIFEST_COLUMNS = ["utt_id", "speaker", "path", "sample_rate", "samples", "duration", "text"]
 REJECT_COLUMNS = ["row", "utt_id", "speaker", "path", "reason"]
-IDENTIFIER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+IDENTIFIER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")  # always with fullmatch: `$` passes a final newline
 IDENTIFIER_RULE = "letters, digits, '_', '-', '.', starting with a letter, digit or '_', at most 128 characters"
 INVALID_ID_MODES = ("error", "reject")
 REQUIRED_USER_COLUMNS = ["utt_id", "speaker", "path"]
-VCTK_FILE = re.compile(r"^(?P<utt>(?P<spk>[ps]\d+)_\d+)_(?P<mic>mic[12])\.flac$")
+VCTK_FILE = re.compile(r"(?P<utt>(?P<spk>[ps]\d+)_\d+)_(?P<mic>mic[12])\.flac")
 
 
 class CorpusError(UserError):
@@ -63,26 +71,31 @@ def download_vctk(root: str | Path, url: str | None = None, sha256: str | None =
     return root
 
 
-def _header(path: Path) -> tuple[int, int]:
-    """Sample rate and length; (0, 0) for an unreadable file, which the shard jobs then reject with its reason."""
+def _header(path: str) -> tuple[int, int, str | None]:
+    """Sample rate, length and None; (0, 0, reason) for a file the shard jobs will reject with that reason."""
     try:
-        info = sf.info(str(path))
-        return info.samplerate, info.frames
-    except (RuntimeError, OSError):  # soundfile's LibsndfileError is a RuntimeError
-        return 0, 0
+        info = probe(path)
+    except BadAudio as bad:
+        return 0, 0, str(bad)
+    return info.sample_rate, info.samples, None
 
 
 def _identifier_problems(rows: list[dict], codec_names: list[str]) -> list[str | None]:
-    """Per row, why its utt_id/speaker cannot be used (None if it can); later duplicates are the bad rows."""
+    """Per row, why it cannot be used (None if it can): the reader's "problem" (a malformed row), else its
+    utt_id/speaker; later duplicates are the bad rows."""
     ids = {row["utt_id"] for row in rows}
     seen: set[str] = set()
     problems: list[str | None] = []
     for row in rows:
         utt, speaker = row["utt_id"], row["speaker"]
-        problem = None
-        if not IDENTIFIER.match(utt):
+        problem = row.get("problem")
+        if problem is not None:
+            seen.add(utt)
+            problems.append(problem)
+            continue
+        if not IDENTIFIER.fullmatch(utt):
             problem = f"utt_id {utt!r} is not a safe identifier ({IDENTIFIER_RULE})"
-        elif not IDENTIFIER.match(speaker):
+        elif not IDENTIFIER.fullmatch(speaker):
             problem = f"speaker {speaker!r} is not a safe identifier ({IDENTIFIER_RULE})"
         elif utt in seen:
             problem = f"utt_id {utt!r} is duplicated"
@@ -111,14 +124,16 @@ def _finish(rows: list[dict], on_invalid: str = "error") -> tuple[pd.DataFrame, 
                           f"leave them out, listed in corpus/manifest.rejects.tsv)")
     rejects = pd.DataFrame([{**row, "reason": problem} for row, problem in bad], columns=REJECT_COLUMNS)
     rows = [row for row, problem in zip(rows, problems) if not problem]
+    unusable = []
     for row in tqdm(rows, desc="reading headers", file=sys.stderr, mininterval=10):
-        row["sample_rate"], row["samples"] = _header(Path(row["path"]))
+        row["sample_rate"], row["samples"], problem = _header(row["path"])
         row["duration"] = round(row["samples"] / row["sample_rate"], 6) if row["sample_rate"] else 0.0
+        if problem:
+            unusable.append(f"{row['row']}: {problem}")
+    if unusable:
+        print(f"manifest: warning: {len(unusable)} audio file(s) cannot be used; the shard jobs reject them with "
+              f"the reason: {'; '.join(unusable[:5])}{' ...' if len(unusable) > 5 else ''}", file=sys.stderr)
     frame = pd.DataFrame(rows, columns=MANIFEST_COLUMNS)
-    unreadable = frame.loc[frame["sample_rate"] == 0, "path"]
-    if len(unreadable):
-        print(f"manifest: warning: {len(unreadable)} audio file(s) are missing or unreadable, e.g. "
-              f"{unreadable.iloc[0]}; the shard jobs will reject them with the reason", file=sys.stderr)
     if frame.empty:
         raise CorpusError(f"no usable utterance in the corpus ({len(rejects)} rejected for their identifiers)")
     return frame.sort_values("utt_id", kind="stable").reset_index(drop=True), rejects
@@ -132,16 +147,53 @@ def read_vctk(root: str | Path, mic: str = "mic1", on_invalid: str = "error") ->
         raise CorpusError(f"VCTK 0.92 not found: expected {audio_dir} (set corpus.root, or corpus.download: true)")
     rows = []
     for path in sorted(audio_dir.glob(f"*/*_{mic}.flac")):
-        match = VCTK_FILE.match(path.name)
+        match = VCTK_FILE.fullmatch(path.name)
         if match is None:
             continue
         text_file = text_dir / match["spk"] / f"{match['utt']}.txt"
-        text = text_file.read_text(errors="replace").strip() if text_file.exists() else ""
+        text = text_file.read_text(encoding="utf-8-sig", errors="replace").strip() if text_file.exists() else ""
         rows.append({"row": str(path), "utt_id": match["utt"], "speaker": match["spk"], "path": str(path.resolve()),
                      "text": text})
     if not rows:
         raise CorpusError(f"no *_{mic}.flac files under {audio_dir}")
     return _finish(rows, on_invalid)
+
+
+def _user_records(path: Path, need: str) -> list[dict]:
+    """A user manifest's rows as {"row", column: value...}: tab-separated, a header line first, quoting as in
+    pandas' TSVs, blank lines skipped. A row with more or fewer fields than the header gets a "problem" naming the
+    field that is missing or has no column, since a shifted row would otherwise blame the wrong one."""
+    lines = [(number, fields) for number, fields in _numbered_rows(read_text(path)) if fields]
+    if not lines:
+        raise CorpusError(f"corpus.manifest {path} is empty: it needs {need}")
+    header = lines[0][1]
+    missing = [c for c in REQUIRED_USER_COLUMNS if c not in header]
+    if missing:
+        raise CorpusError(f"corpus.manifest {path}: missing column(s) {', '.join(missing)}; need {need}")
+    if len(lines) == 1:
+        raise CorpusError(f"corpus.manifest {path} has a header but no rows: it needs {need}")
+    records = []
+    for number, fields in lines[1:]:
+        record = {"row": f"{path.name} line {number}", **dict(zip(header, fields)),
+                  **{column: "" for column in header[len(fields):]}}
+        if len(fields) < len(header):
+            record["problem"] = (f"{len(fields)} fields where the header has {len(header)}: no "
+                                 f"{header[len(fields)]!r} field")
+        elif len(fields) > len(header):
+            record["problem"] = (f"{len(fields)} fields where the header has {len(header)}: "
+                                 f"{fields[len(header)]!r} after the {header[-1]!r} field has no column")
+        records.append(record)
+    return records
+
+
+def _numbered_rows(text: str):
+    """(line number, fields) per record of a TSV text, numbered by the record's first line (a quoted field may
+    span lines; a blank line is a record without fields)."""
+    reader = csv.reader(io.StringIO(text), delimiter="\t")
+    start = 1
+    for fields in reader:
+        yield start, fields
+        start = reader.line_num + 1
 
 
 def read_user_manifest(path: str | Path, on_invalid: str = "error") -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -150,21 +202,11 @@ def read_user_manifest(path: str | Path, on_invalid: str = "error") -> tuple[pd.
     if not path.is_file():
         raise CorpusError(f"corpus.manifest: {path} does not exist")
     need = f"a header line with at least {', '.join(REQUIRED_USER_COLUMNS)} (tab-separated) and one row per utterance"
-    try:
-        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise CorpusError(f"corpus.manifest {path} is empty: it needs {need}") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise CorpusError(f"corpus.manifest {path} is not a readable TSV ({err}): it needs {need}") from None
-    missing = [c for c in REQUIRED_USER_COLUMNS if c not in frame.columns]
-    if missing:
-        raise CorpusError(f"corpus.manifest {path}: missing column(s) {', '.join(missing)}; need {need}")
-    if frame.empty:
-        raise CorpusError(f"corpus.manifest {path} has a header but no rows: it needs {need}")
     rows = []
-    for line, record in enumerate(frame.to_dict("records"), start=2):
+    for record in _user_records(path, need):
         audio = Path(record["path"])
         audio = audio if audio.is_absolute() else (path.parent / audio)
-        rows.append({"row": f"{path.name} line {line}", "utt_id": record["utt_id"], "speaker": record["speaker"],
-                     "path": str(audio.resolve()), "text": record.get("text", "")})
+        rows.append({"row": record["row"], "utt_id": record["utt_id"], "speaker": record["speaker"],
+                     "path": str(audio.resolve()) if record["path"] else "", "text": record.get("text", ""),
+                     **({"problem": record["problem"]} if "problem" in record else {})})
     return _finish(rows, on_invalid)

@@ -43,7 +43,7 @@ def synth_utterance(rng: np.random.Generator, seconds: float, f0: float, formant
 
 def make_corpus(root: str | Path, speakers: list[str], utterances: int, min_seconds: float, max_seconds: float,
                 seed: int = 0) -> int:
-    unsafe = [s for s in speakers if not IDENTIFIER.match(s)]
+    unsafe = [s for s in speakers if not IDENTIFIER.fullmatch(s)]
     if unsafe:
         raise CorpusError(f"demo_corpus.speakers: {unsafe[0]!r} is not a safe identifier ({IDENTIFIER_RULE})")
     layout = vctk_layout()

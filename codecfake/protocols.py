@@ -23,7 +23,7 @@ import pandas as pd
 from codecfake import registry
 from codecfake.errors import UserError
 from codecfake.registry import BONAFIDE
-from codecfake.tables import read_tsv, write_text_atomic, write_tsv_atomic
+from codecfake.tables import read_text, read_tsv, write_text_atomic, write_tsv_atomic
 
 PROTOCOL_COLUMNS = ["speaker", "utt_id", "AUX", "DEC", "VQ", "label"]
 UNKNOWN = "-"
@@ -31,7 +31,7 @@ LABELS = ("bonafide", "spoof")
 #: Misspellings found in published protocol files, accepted with a warning.
 KNOWN_TYPOS = {"spoofs": "spoof"}
 MANIFEST_COLUMNS = ["utt_id", "source_utt", "speaker", "split", "subset", "label", "codec_id", "family", "AUX",
-                    "DEC", "VQ", "path", "samples", "duration", "weights"]
+                    "DEC", "VQ", "path", "samples", "duration", "clipped", "weights"]
 
 
 def _concat(paths) -> pd.DataFrame:
@@ -115,7 +115,7 @@ def read_protocol(path: str | os.PathLike) -> pd.DataFrame:
         raise ProtocolError(f"protocol {path} does not exist")
     vocabulary = _vocabulary()
     rows = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         if not line.strip():
             continue
         try:
@@ -169,5 +169,6 @@ def summarize(manifest: pd.DataFrame, rejects_path: str | os.PathLike, split: st
     rejects = read_tsv(rejects_path) if Path(rejects_path).stat().st_size else pd.DataFrame()
     counts = manifest.groupby("label").size().to_dict() if len(manifest) else {}
     reasons = (rejects["reason"].str.split(":").str[0].value_counts().to_dict() if len(rejects) else {})
-    return (f"CoRS {split}: {counts.get('bonafide', 0)} bona fide, {counts.get('spoof', 0)} spoof files; "
-            f"{len(rejects)} rejected {reasons or ''}").rstrip()
+    clipped = int((pd.to_numeric(manifest["clipped"]) > 0).sum()) if len(manifest) else 0
+    return (f"CoRS {split}: {counts.get('bonafide', 0)} bona fide, {counts.get('spoof', 0)} spoof files "
+            f"({clipped} clipped); {len(rejects)} rejected {reasons or ''}").rstrip()

@@ -48,6 +48,9 @@ class JobStats:
     #: Samples the codec was given (padding included), and the utterances' own samples among them.
     padded_samples: int = 0
     input_samples: int = 0
+    #: Files written with samples beyond full scale (clipped to it), and how many samples that was.
+    clipped_files: int = 0
+    clipped_samples: int = 0
 
     def count_padding(self, lengths: list[int], chunk: int) -> None:
         """Items longer than `chunk` run alone (chunked, no padding); the rest are padded to the longest of them."""
@@ -66,7 +69,8 @@ class JobStats:
 
     def summary(self, label: str) -> str:
         reasons = ", ".join(f"{n} {r.split(':')[0]}" for r, n in self.rejected.most_common()) or "none"
-        line = (f"{label}: {self.written} written, {sum(self.rejected.values())} rejected ({reasons}); "
+        line = (f"{label}: {self.written} written, {sum(self.rejected.values())} rejected ({reasons}), "
+                f"{self.clipped_files} clipped ({self.clipped_samples} samples beyond full scale); "
                 f"{self.audio_seconds:.1f} s audio in {self.wall_seconds:.1f} s")
         if not self.codec_seconds:
             return line
@@ -84,6 +88,13 @@ def audio_dir(results_dir: str | Path, subset: str, split: str) -> Path:
     return Path(results_dir) / "audio" / subset / split
 
 
+def _path(row: dict) -> str:
+    """A row's audio path; "" for a row without one (a short row of a hand-edited table reads as NaN), which
+    audio.probe rejects as missing."""
+    path = row.get("path")
+    return path if isinstance(path, str) else ""
+
+
 class _Shard:
     """Bookkeeping shared by both jobs: the slice, its output rows and rejects."""
 
@@ -95,7 +106,7 @@ class _Shard:
 
     def reject(self, row: dict, reason: str) -> None:
         self.rejects.append({"source_utt": row["utt_id"], "speaker": row["speaker"], "split": row["split"],
-                             "subset": self.subset, "source_path": row["path"], "reason": reason})
+                             "subset": self.subset, "source_path": _path(row), "reason": reason})
         self.stats.rejected[reason] += 1
 
     def write(self, row: dict, audio: np.ndarray, delay: int, weights: str) -> None:
@@ -112,6 +123,8 @@ class _Shard:
                              **checks, "delay_samples": delay, "weights": weights})
         self.stats.written += 1
         self.stats.audio_seconds += checks["duration"]
+        self.stats.clipped_files += checks["clipped"] > 0
+        self.stats.clipped_samples += checks["clipped"]
 
     def finish(self, table, rejects) -> JobStats:
         write_tsv_atomic(pd.DataFrame(self.rejects, columns=REJECT_COLUMNS).sort_values("source_utt"), rejects)
@@ -126,7 +139,7 @@ def run_bonafide_shard(split_manifest, shard: str, results_dir, table, rejects, 
     rows = shard_slice(read_tsv(split_manifest), *parse_shard(shard)).to_dict("records")
     for row in tqdm(rows, desc=f"bonafide {shard}", file=sys.stderr, mininterval=10):
         try:
-            audio, rate = read_mono(row["path"])
+            audio, rate = read_mono(_path(row))
         except BadAudio as bad:
             job.reject(row, str(bad))
             continue
@@ -135,13 +148,22 @@ def run_bonafide_shard(split_manifest, shard: str, results_dir, table, rejects, 
     return job.finish(table, rejects)
 
 
+def _positive(value) -> int | None:
+    """A manifest's count as an int; None for a missing, empty, zero or malformed one."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
 def _native_length(row: dict, rate: int) -> int:
     """An utterance's length at the codec's rate, from the manifest's `samples`/`sample_rate` columns (written by
-    the corpus step) or, where a manifest has none, from the file's header."""
-    if pd.notna(row.get("samples")) and pd.notna(row.get("sample_rate")):
-        samples, source_rate = int(row["samples"]), int(row["sample_rate"])
-    else:
-        info = probe(row["path"])
+    the corpus step) or, where they are missing or 0 (the corpus step could not use the file), from the file's
+    header: probing it again raises BadAudio with the reason, or reads a file restored since."""
+    samples, source_rate = _positive(row.get("samples")), _positive(row.get("sample_rate"))
+    if samples is None or source_rate is None:
+        info = probe(_path(row))
         samples, source_rate = info.samples, info.sample_rate
     return int(np.ceil(samples * rate / source_rate))
 
@@ -245,7 +267,7 @@ def _read_batch(rows: list[dict], rate: int) -> tuple[list[tuple[dict, np.ndarra
     items, rejects = [], []
     for row in rows:
         try:
-            audio, source_rate = read_mono(row["path"])
+            audio, source_rate = read_mono(_path(row))
         except BadAudio as bad:
             rejects.append((row, str(bad)))
             continue

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 
 import pandas as pd
 
-SHARD_NAME = re.compile(r"^(?P<index>\d+)of(?P<count>\d+)$")
+SHARD_NAME = re.compile(r"(?P<index>\d+)of(?P<count>\d+)")
 
 
 def shard_name(index: int, count: int) -> str:
@@ -20,7 +20,7 @@ def shard_name(index: int, count: int) -> str:
 
 
 def parse_shard(name: str) -> tuple[int, int]:
-    match = SHARD_NAME.match(name)
+    match = SHARD_NAME.fullmatch(name)
     if match is None:
         raise ValueError(f"bad shard name {name!r}; expected like 007of064")
     index, count = int(match["index"]), int(match["count"])

@@ -8,8 +8,10 @@ removed on any exception or catchable signal (the CLI turns SIGTERM into SystemE
 """
 from __future__ import annotations
 
+import codecs
 import errno
 import glob
+import io
 import os
 import re
 import secrets
@@ -27,6 +29,10 @@ NEARLY_FULL_BYTES = 1 << 20
 
 
 class DiskFullError(UserError):
+    pass
+
+
+class TextError(UserError):
     pass
 
 
@@ -66,8 +72,22 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+def read_text(path: str | os.PathLike) -> str:
+    """A text table's content: UTF-8, a leading byte-order mark dropped (editors on Windows add one, and it would
+    become part of the first field). Other bytes are an error naming the file, line and byte, not a bare
+    UnicodeDecodeError. The one reader of every text table (protocols, manifests, user TSVs)."""
+    data = Path(path).read_bytes().removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        column = err.start - data.rfind(b"\n", 0, err.start)
+        raise TextError(f"{path} line {line} is not UTF-8 text (byte 0x{data[err.start]:02x} at column {column}): "
+                        f"save the file as UTF-8") from None
+
+
 def read_tsv(path: str | os.PathLike) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    return pd.read_csv(io.StringIO(read_text(path)), sep="\t", dtype=str, keep_default_na=False)
 
 
 def write_tsv_atomic(frame: pd.DataFrame, path: str | os.PathLike) -> None:

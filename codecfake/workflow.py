@@ -17,11 +17,26 @@ from codecfake.shard import shard_name
 from codecfake.split import SPLITS
 
 
+def results_folder(value: str) -> str:
+    """config `results_dir` without trailing slashes, refused where every output would land in the filesystem root
+    (empty, `/`) or where Snakemake would read a path as a pattern ({ } are its wildcards)."""
+    folder = value.rstrip("/")
+    if not value.strip():
+        raise UserError("config results_dir is empty: name the folder the run writes into, e.g. results/vctk")
+    if not folder or Path(folder).resolve() == Path("/"):
+        raise UserError(f"config results_dir {value!r} is the filesystem root: every output would be written "
+                        f"under /; name a folder for the run, e.g. results/vctk")
+    if "{" in folder or "}" in folder:
+        raise UserError(f"config results_dir {value!r} holds {{ or }}, which Snakemake reads as wildcards in every "
+                        f"output path; rename the folder without braces")
+    return folder
+
+
 class Plan:
     def __init__(self, config: dict, basedir: str | Path):
         self.config = config
         self.basedir = Path(basedir)
-        self.results = config["results_dir"].rstrip("/")
+        self.results = results_folder(config["results_dir"])
         self.codecs = list(config["codecs"])
         known = registry.codecs()
         for index, name in enumerate(self.codecs):

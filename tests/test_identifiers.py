@@ -2,6 +2,8 @@
 results_dir; empty or unreadable manifests say what is wrong."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -28,6 +30,8 @@ def manifest(tmp_path, rows, name="m.tsv"):
     ("a/b", "p1", "not a safe identifier"),
     (".hidden", "p1", "not a safe identifier"),
     ("", "p1", "not a safe identifier"),
+    ("abc\n", "p1", "utt_id 'abc\\\\n' is not a safe identifier"),
+    ("ok_1", "p1\n", "speaker 'p1\\\\n' is not a safe identifier"),
     ("ok_1", "../spk", "speaker '../spk' is not a safe identifier"),
     ("u1_Encodec_24b24k", "p1", "collides with the Encodec_24b24k resynthesis of utt_id 'u1'"),
     ("u1", "p1", "'u1' is duplicated"),
@@ -121,6 +125,30 @@ def test_config_names_that_become_paths_are_validated(where):
 
     schema = str(REPO / "config.schema.yaml")
     validate(config("ok_name-1.0"), schema)
-    for bad in ("../escaped", "a b", "x;touch y", ".hidden"):
+    for bad in ("../escaped", "a b", "x;touch y", ".hidden", "ok_name\n"):
         with pytest.raises(WorkflowError):
             validate(config(bad), schema)
+
+
+@pytest.mark.parametrize("value,message", [
+    ("", "results_dir is empty"),
+    ("  ", "results_dir is empty"),
+    ("/", "is the filesystem root"),
+    ("//", "is the filesystem root"),
+    ("/..", "is the filesystem root"),
+    ("results/{codec}", "holds { or }, which Snakemake reads as wildcards"),
+    ("results}", "holds { or }"),
+])
+def test_results_dir_that_would_write_everywhere_is_refused(value, message):
+    from codecfake.errors import UserError
+    from codecfake.workflow import results_folder
+
+    with pytest.raises(UserError, match=re.escape(message)):
+        results_folder(value)
+
+
+def test_results_dir_keeps_ordinary_and_odd_but_safe_names():
+    from codecfake.workflow import results_folder
+
+    assert results_folder("results/vctk/") == "results/vctk"
+    assert results_folder("/abs/run dir;x$(y)") == "/abs/run dir;x$(y)"

@@ -11,9 +11,10 @@ from codecfake.protocols import (
     build_manifest,
     protocol_lines,
     read_protocol,
+    summarize,
     write_split,
 )
-from codecfake.tables import write_tsv_atomic
+from codecfake.tables import TextError, read_tsv, write_tsv_atomic
 
 # Lines as they appear in the published CodecFake+ CoRS protocols.
 PUBLISHED = ["p260 p260_075 - REAL REAL REAL bonafide",
@@ -31,7 +32,7 @@ def row(utt, subset, **extra):
     file_id = utt if subset == "bonafide" else f"{utt}_{subset}"
     return {"utt_id": file_id, "source_utt": utt, "speaker": utt.split("_")[0], "split": "train",
             "subset": subset, "path": f"audio/{subset}/train/{file_id}.wav", "samples": "16000",
-            "duration": "1.0", "weights": "random", **extra}
+            "duration": "1.0", "clipped": "0", "weights": "random", **extra}
 
 
 def test_lines_match_published_format(tmp_path):
@@ -129,3 +130,25 @@ def test_bonafide_every_codec_rejected_leaves_the_protocol(tmp_path):
     listed = pd.read_csv(out / "r.tsv", sep="\t")
     assert listed[["source_utt", "subset"]].values.tolist() == [["p260_001", "DAC24"], ["p260_001", "bonafide"]]
     assert listed["reason"].iloc[1].startswith("unpaired:") and listed["source_path"].iloc[1] == "/c/p260_001.flac"
+
+
+def test_cors_manifest_lists_clipping_and_the_summary_counts_it(tmp_path):
+    bona = shard_table(tmp_path / "b.tsv", [row("p260_001", "bonafide"), row("p260_002", "bonafide")])
+    spoof = shard_table(tmp_path / "c.tsv", [row("p260_001", "DAC24", clipped="37"), row("p260_002", "DAC24")])
+    empty_rejects = tmp_path / "r.tsv"
+    empty_rejects.write_text("source_utt\treason\n")
+    out = tmp_path / "out"
+    manifest = write_split([bona], [spoof], ["DAC24"], [empty_rejects], out / "p.txt", out / "m.tsv", out / "r.tsv")
+    written = read_tsv(out / "m.tsv").set_index("utt_id")["clipped"].to_dict()
+    assert written == {"p260_001": "0", "p260_001_DAC24": "37", "p260_002": "0", "p260_002_DAC24": "0"}
+    assert "2 bona fide, 2 spoof files (1 clipped)" in summarize(manifest, out / "r.tsv", "train")
+
+
+def test_protocol_with_a_bom_or_latin1_bytes(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + "\n".join(TAXONOMY_LIST).encode())
+    assert read_protocol(path)["speaker"].tolist() == ["p260", "p260"]
+    path = tmp_path / "latin1.txt"
+    path.write_bytes((TAXONOMY_LIST[0] + "\np\u00e9 x - REAL REAL REAL bonafide\n").encode("latin-1"))
+    with pytest.raises(TextError, match=r"latin1.txt line 2 is not UTF-8 text \(byte 0xe9 at column 2\)"):
+        read_protocol(path)

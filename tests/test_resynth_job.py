@@ -2,6 +2,7 @@
 never changes an output byte; long utterances run in bounded chunks; batches waste little padding."""
 from __future__ import annotations
 
+import os
 from types import SimpleNamespace
 
 import numpy as np
@@ -14,6 +15,7 @@ from codecfake import codec_loading
 from codecfake.resynth import plan_codec_shard, resynthesize_chunked, run_bonafide_shard, run_codec_shard
 from codecfake.shard import length_batches
 from codecfake.tables import read_tsv
+from tests.deadline import deadline
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +75,73 @@ def test_bonafide_shard_is_only_resampled(tmp_path, speech_16k):
     audio, _ = sf.read(res / "audio/bonafide/dev/p1_002.wav", dtype="float32")
     assert np.abs(audio - good["p1_002"][0]).max() <= 1 / 32768  # 16 kHz input: only 16-bit quantisation
     assert read_tsv(res / "r.tsv")["source_utt"].tolist() == ["p1_004", "p1_005", "p1_006", "p1_008"]
+
+
+def bad_file_manifest(tmp_path, speech_16k):
+    """A split manifest as the manifest step writes it: files it could not use have samples and sample_rate 0
+    (the shard jobs must reject them, not divide by them); one row has no path field at all."""
+    audio = tmp_path / "in"
+    audio.mkdir()
+    sf.write(audio / "good_1.flac", speech_16k[:12000], 16000)
+    sf.write(audio / "good_2.flac", speech_16k, 16000)
+    (audio / "zero.wav").write_bytes(b"")
+    os.mkfifo(audio / "fifo.wav")
+    (audio / "folder.wav").mkdir()
+    full = {"samples": "12000", "sample_rate": "16000"}
+    rows = [{"utt_id": "p1_001", "path": str(audio / "good_1.flac"), **full},
+            {"utt_id": "p1_002", "path": str(audio / "good_2.flac"), "samples": str(len(speech_16k)),
+             "sample_rate": "16000"},
+            {"utt_id": "p1_003", "path": str(audio / "missing.wav"), "samples": "0", "sample_rate": "0"},
+            {"utt_id": "p1_004", "path": str(audio / "zero.wav"), "samples": "0", "sample_rate": "0"},
+            {"utt_id": "p1_005", "path": str(audio / "fifo.wav"), "samples": "0", "sample_rate": "0"},
+            {"utt_id": "p1_006", "path": str(audio / "folder.wav"), "samples": "", "sample_rate": ""},
+            {"utt_id": "p1_007", "samples": "0", "sample_rate": "0"}]
+    manifest = tmp_path / "dev.tsv"
+    pd.DataFrame([{**row, "speaker": "p1", "split": "dev"} for row in rows]).to_csv(manifest, sep="\t", index=False)
+    return manifest
+
+
+BAD_FILE_REASONS = {"p1_003": "missing: ", "p1_004": "unreadable: zero.wav", "p1_005": "not a regular file: ",
+                    "p1_006": "not a regular file: ", "p1_007": "missing: the manifest gives no path"}
+
+
+@pytest.mark.parametrize("subset", ["bonafide", "Encodec_6b24k"])
+def test_bad_files_are_rejects_with_reasons_never_a_failed_job(tmp_path, speech_16k, encodec, subset):
+    manifest = bad_file_manifest(tmp_path, speech_16k)
+    res = tmp_path / "res"
+    with deadline(60):  # opening the FIFO would hang the job
+        for shard in ("000of002", "001of002"):
+            tables = res / f"{shard}.tsv", res / f"{shard}.rejects.tsv"
+            if subset == "bonafide":
+                stats = run_bonafide_shard(manifest, shard, res, *tables)
+            else:
+                stats = run_codec_shard(manifest, shard, encodec, res, *tables, batch_items=2)
+            assert f"{stats.written} written, {sum(stats.rejected.values())} rejected" in stats.summary(shard)
+    written = pd.concat([read_tsv(res / f"{shard}.tsv") for shard in ("000of002", "001of002")])
+    rejects = pd.concat([read_tsv(res / f"{shard}.rejects.tsv") for shard in ("000of002", "001of002")])
+    assert sorted(written["source_utt"]) == ["p1_001", "p1_002"]
+    assert all((res / path).is_file() for path in written["path"])
+    reasons = dict(zip(rejects["source_utt"], rejects["reason"]))
+    assert sorted(reasons) == sorted(BAD_FILE_REASONS)
+    for utt, start in BAD_FILE_REASONS.items():
+        assert reasons[utt].startswith(start), reasons[utt]
+    assert reasons["p1_005"].endswith("is a FIFO (named pipe), not an audio file (fix the manifest's path column)")
+    assert " is a folder, " in reasons["p1_006"]
+
+
+def test_clipping_is_counted_in_the_job_summary(tmp_path):
+    noise = np.random.default_rng(0).uniform(-1, 1, 48000).astype(np.float32)  # resampling overshoots full scale
+    sf.write(tmp_path / "loud.wav", noise, 48000, subtype="FLOAT")
+    sf.write(tmp_path / "quiet.wav", 0.1 * noise, 48000, subtype="FLOAT")
+    rows = [{"utt_id": u, "speaker": "p1", "path": str(tmp_path / f"{u}.wav"), "split": "dev"}
+            for u in ("loud", "quiet")]
+    pd.DataFrame(rows).to_csv(tmp_path / "dev.tsv", sep="\t", index=False)
+    res = tmp_path / "res"
+    stats = run_bonafide_shard(tmp_path / "dev.tsv", "000of001", res, res / "t.tsv", res / "r.tsv")
+    clipped = read_tsv(res / "t.tsv").set_index("utt_id")["clipped"].astype(int)
+    assert clipped["loud"] > 0 and clipped["quiet"] == 0
+    assert f"2 written, 0 rejected (none), 1 clipped ({clipped['loud']} samples beyond full scale)" in \
+        stats.summary("bonafide 000of001")
 
 
 def test_batched_equals_one_by_one_for_causal_codec(tmp_path, speech_16k, encodec):

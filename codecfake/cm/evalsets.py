@@ -28,7 +28,7 @@ from codecfake import RESOURCES, registry
 from codecfake.cm.trials import SHARED_BONAFIDE, TRIAL_COLUMNS, check_trials
 from codecfake.errors import UserError
 from codecfake.protocols import read_protocol
-from codecfake.tables import read_tsv
+from codecfake.tables import read_text, read_tsv
 
 FORMATS = ("cors", "cors_published", "cosg", "asvspoof2019", "asvspoof5", "folder")
 AUDIO_SUFFIXES = (".wav", ".flac")
@@ -56,7 +56,7 @@ def _protocol_lines(protocol: str | Path, min_fields: int, what: str) -> list[li
     path = Path(protocol)
     if not path.is_file():
         raise EvalSetError(f"{what}: protocol {path} does not exist")
-    lines = [line.split() for line in path.read_text().splitlines() if line.strip()]
+    lines = [line.split() for line in read_text(path).splitlines() if line.strip()]
     short = [i for i, fields in enumerate(lines, 1) if len(fields) < min_fields]
     if short:
         raise EvalSetError(f"{what}: {path} line {short[0]} has fewer than {min_fields} fields")

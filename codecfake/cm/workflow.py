@@ -44,7 +44,7 @@ class CMPlan:
             else:
                 variants = {entry["name"]: codecs}
             for name, variant_codecs in variants.items():
-                if not NAME.match(name):
+                if not NAME.fullmatch(name):
                     raise UserError(f"{where}: CM name {name!r} must be letters, digits and _ . + -")
                 if name in cms:
                     raise UserError(f"{where}: CM name {name!r} is used twice")

@@ -25,7 +25,7 @@ class TracePlan:
         self.tracers = {}
         for index, entry in enumerate(self.trace.get("tracers") or []):
             name = entry["name"]
-            if not NAME.match(name) or name in RESERVED:
+            if not NAME.fullmatch(name) or name in RESERVED:
                 raise UserError(f"trace.tracers[{index}]: name {name!r} must be letters, digits and _ . + - "
                                 f"and not one of {sorted(RESERVED)}")
             if name in self.tracers:
