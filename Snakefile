@@ -14,6 +14,7 @@ from codecfake.workflow import Plan, expose_workflow_dir, parent_of
 from codecfake.cm.workflow import CMPlan
 from codecfake.quality.plan import QualityPlan
 from codecfake.trace.workflow import TracePlan
+from codecfake.export import corpus_of, outputs as export_outputs
 
 
 configfile: "config.yaml"
@@ -25,6 +26,7 @@ R = plan.results
 cmplan = CMPlan(config, R)  # countermeasures (rules/cm.smk); no targets unless `cm:` is configured
 quality = QualityPlan(config, plan)  # quality, artifacts, statistics, provenance (rules/quality.smk)
 tplan = TracePlan(config, R)  # source tracing (rules/trace.smk); no targets unless `trace.tracers` is set
+export_files, export_dirs = export_outputs(config["export"]["formats"], R)  # rules/export.smk; none unless set
 
 
 # A lock left by a run killed outright (kill -9, OOM, power loss) is removed when its owner is provably gone, so
@@ -68,6 +70,8 @@ rule all:
         cmplan.targets(),
         quality.targets(),
         tplan.targets(),
+        export_files,
+        export_dirs,
 
 
 include: "rules/corpus.smk"
@@ -77,3 +81,4 @@ include: "rules/protocols.smk"
 include: "rules/cm.smk"
 include: "rules/quality.smk"
 include: "rules/trace.smk"
+include: "rules/export.smk"

@@ -1,9 +1,10 @@
 """The `codecfake` command.
 
-User commands: `codecs` (the registry), `detect` and `trace` (audio files), `fetch ...` (checkpoints, data sets and
-the corpus, ahead of a run) and `check ...` (env files, a rendered report). `step ...` are the workflow's steps,
-called by the rules (one per rule; their arguments follow the rules, not a user's convenience). Rules stay thin
-(inputs, outputs, env, one call here); each step is one function of the package.
+User commands: `codecs` (the registry), `detect` and `trace` (audio files), `export` (a results folder in the
+forms other tools load), `fetch ...` (checkpoints, data sets and the corpus, ahead of a run) and `check ...` (env
+files, a rendered report). `step ...` are the workflow's steps, called by the rules (one per rule; their arguments
+follow the rules, not a user's convenience). Rules stay thin (inputs, outputs, env, one call here); each step is
+one function of the package.
 """
 from __future__ import annotations
 
@@ -104,6 +105,15 @@ def cmd_concat(args) -> None:
     write_tsv_atomic(pd.concat([read_tsv(path) for path in args.tables], ignore_index=True), args.out)
 
 
+def cmd_export(args) -> None:
+    from codecfake.export import export
+
+    written = export(args.results_dir, args.formats, args.corpus, args.parquet_rows)
+    for name, paths in written.items():
+        print(f"export {name}: {len(paths)} file(s), e.g. {paths[0]}" if paths else f"export {name}: none",
+              file=sys.stderr)
+
+
 def cmd_fetch_codec_weights(args) -> None:
     from codecfake import registry, weights
 
@@ -115,7 +125,7 @@ def cmd_fetch_codec_weights(args) -> None:
 
 
 def register(commands: SimpleNamespace) -> None:
-    """The corpus and data steps, `codecs`, `fetch codec-weights` and `fetch vctk`."""
+    """The corpus and data steps, `codecs`, `export`, `fetch codec-weights` and `fetch vctk`."""
     top, step, fetch = commands.top, commands.step, commands.fetch
     p = step.add_parser("demo-corpus", help="write the synthetic demo corpus (VCTK layout)")
     p.add_argument("--out", required=True)
@@ -187,6 +197,17 @@ def register(commands: SimpleNamespace) -> None:
     p.add_argument("--format", default="table", choices=["table", "tsv"])
     p.set_defaults(func=cmd_codecs)
 
+    from codecfake.export import DEFAULT_FORMATS, FORMATS, ROWS_PER_SHARD
+
+    p = top.add_parser("export", help="metadata.csv (Hugging Face AudioFolder), parquet shards, Kaldi lists and a "
+                                      "dataset card, beside a results folder's CodecFake+ tree and protocols")
+    p.add_argument("results_dir", help="a workflow's results_dir (holding protocols/, manifests/, audio/)")
+    p.add_argument("--formats", nargs="+", default=list(DEFAULT_FORMATS), choices=FORMATS)
+    p.add_argument("--corpus", default="unknown",
+                   help="the source corpus, for the card's licence: a key of resources/licences.yaml (vctk, ...)")
+    p.add_argument("--parquet-rows", type=int, default=ROWS_PER_SHARD, help="rows per parquet shard")
+    p.set_defaults(func=cmd_export)
+
     p = fetch.add_parser("codec-weights", help="download, verify and lock codec checkpoints ahead of a run")
     p.add_argument("--codecs", nargs="+", required=True)
     p.add_argument("--weights-dir", default="weights")
@@ -206,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="codecfake", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    top = parser.add_subparsers(dest="command", required=True, metavar="{codecs,detect,trace,fetch,check,step}")
+    top = parser.add_subparsers(dest="command", required=True, metavar="{codecs,detect,trace,export,fetch,check,step}")
     groups = {"fetch": "download and verify what a run needs, ahead of it (the fetch_* rules call these)",
               "check": "check env files or a rendered report",
               "step": "the workflow's steps, one per rule (internal: called by rules/*.smk)"}

@@ -1,0 +1,26 @@
+# The results in the forms other tools load (codecfake/export.py): metadata.csv (Hugging Face AudioFolder),
+# parquet shards under data/, Kaldi lists under kaldi/<split>/, and the dataset card README.md, all beside the
+# CodecFake+ tree. Only when `export.formats` is configured; `codecfake export <results_dir>` does it by hand.
+
+
+if export_files:
+
+    rule export:
+        input:
+            plan.protocols(),
+            plan.manifests(),
+            quality.cards() if quality.settings["enabled"] else [],
+        output:
+            export_files + [directory(d) for d in export_dirs],
+        log:
+            f"{R}/logs/export.log",
+        conda:
+            "../envs/export.yaml"
+        params:
+            results=R,
+            formats=config["export"]["formats"],
+            corpus=corpus_of(config),
+            rows=config["export"]["parquet_rows"],
+        shell:
+            "python -m codecfake export {params.results:q} --formats {params.formats:q} --corpus {params.corpus:q}"
+            " --parquet-rows {params.rows:q} 2> {log:q}"

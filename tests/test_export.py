@@ -1,0 +1,199 @@
+"""`codecfake export`: a results tree made by the protocol step, exported, then read back the way users read it
+(Hugging Face `datasets` and Kaldi lists) and compared with the protocol lines; the rule and the licence table."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+import yaml
+
+from codecfake.dataset_card import licence_table
+from codecfake.export import FORMATS, ROWS_PER_SHARD, ExportError, export
+from codecfake.protocols import write_split
+from codecfake.tables import write_tsv_atomic
+from tests.tinyrun import REPO, dry_run_jobs, tiny_config
+
+CODECS = ["Encodec_6b24k", "DAC24"]
+SPEAKERS = {"train": ["p225", "p226"], "dev": ["p227"], "eval": ["p228"]}
+
+
+def results_tree(root, weights="random"):
+    """Shard tables + 16 kHz files as the workflow's jobs write them, then the protocol step's own writer."""
+    rng = np.random.default_rng(0)
+    for split, speakers in SPEAKERS.items():
+        tables = {}
+        for subset in ["bonafide", *CODECS]:
+            rows = []
+            for speaker in speakers:
+                for number in (1, 2):
+                    source = f"{speaker}_{number:03d}"
+                    utt = source if subset == "bonafide" else f"{source}_{subset}"
+                    path = f"audio/{subset}/{split}/{utt}.wav"
+                    (root / path).parent.mkdir(parents=True, exist_ok=True)
+                    sf.write(root / path, rng.uniform(-0.1, 0.1, 1600 * number), 16000)
+                    rows.append({"utt_id": utt, "source_utt": source, "speaker": speaker, "split": split,
+                                 "subset": subset, "path": path, "samples": str(1600 * number),
+                                 "duration": str(0.1 * number), "clipped": "0", "weights": weights})
+            tables[subset] = root / "shards" / subset / f"{split}.tsv"
+            write_tsv_atomic(pd.DataFrame(rows), tables[subset])
+        write_split([tables["bonafide"]], [tables[c] for c in CODECS], CODECS, [], root / f"protocols/CoRS_{split}.txt",
+                    root / f"manifests/cors_{split}.tsv", root / f"manifests/rejects_{split}.tsv")
+    return root
+
+
+def protocol_lines(root):
+    return [line for split in SPLITS_ORDER for line in (root / f"protocols/CoRS_{split}.txt").read_text().splitlines()]
+
+
+SPLITS_ORDER = ("train", "dev", "eval")
+
+
+def as_line(row) -> str:
+    return " ".join([row["speaker"], row["utt_id"], "-", row["AUX"], row["DEC"], row["VQ"], row["label"]])
+
+
+@pytest.fixture()
+def tree(tmp_path):
+    return results_tree(tmp_path / "results")
+
+
+def test_cli_metadata_rows_are_the_protocol_lines(tree):
+    proc = subprocess.run([sys.executable, "-m", "codecfake", "export", str(tree)], capture_output=True, text=True,
+                          cwd=tree.parent)
+    assert proc.returncode == 0, proc.stderr
+    metadata = pd.read_csv(tree / "metadata.csv", dtype=str, keep_default_na=False)
+    lines = protocol_lines(tree)
+    assert len(lines) == 4 * 2 * 3  # 4 speakers x 2 utterances x (bona fide + 2 codecs)
+    assert [as_line(r) for r in metadata.to_dict("records")] == lines
+    assert all((tree / name).is_file() for name in metadata["file_name"])
+    assert metadata["split"].tolist() == [s for s in SPLITS_ORDER for _ in range(len(SPEAKERS[s]) * 6)]
+    spoof = metadata[metadata["label"] == "spoof"]
+    assert (spoof["file_name"] == "audio/" + spoof["subset"] + "/" + spoof["split"] + "/" + spoof["utt_id"]
+            + ".wav").all()
+    assert (spoof["utt_id"] == spoof["source_utt"] + "_" + spoof["subset"]).all()
+    assert not (tree / "data").exists()  # parquet is opt-in
+
+
+@pytest.fixture()
+def audio_encoder_guard(monkeypatch):
+    """datasets' Audio feature imports torchcodec's encoder before storing any value, even a path it stores as is;
+    torchcodec needs FFmpeg's shared libraries, absent here. Where it does not import, a module that raises if
+    the encoder is ever built stands in (a path is stored without it, so nothing is decoded or encoded)."""
+    datasets = pytest.importorskip("datasets")  # it notes torchcodec's absence (no decoder) before the stand-in
+    try:
+        import torchcodec.encoders  # noqa: F401
+    except (ImportError, OSError, RuntimeError):
+        package, encoders = types.ModuleType("torchcodec"), types.ModuleType("torchcodec.encoders")
+
+        class AudioEncoder:
+            def __init__(self, *args, **kwargs):
+                raise AssertionError("datasets tried to encode audio from the metadata's paths")
+
+        encoders.AudioEncoder = AudioEncoder
+        package.encoders = encoders
+        monkeypatch.setitem(sys.modules, "torchcodec", package)
+        monkeypatch.setitem(sys.modules, "torchcodec.encoders", encoders)
+    return datasets
+
+
+def test_loads_as_audiofolder(tree, tmp_path, audio_encoder_guard):
+    datasets = audio_encoder_guard
+    export(tree, ["audiofolder"])
+    loaded = datasets.load_dataset("audiofolder", data_files=str(tree / "metadata.csv"), drop_labels=True,
+                                   cache_dir=str(tmp_path / "hf"))
+    rows = loaded["train"].cast_column("audio", datasets.Audio(decode=False)).to_list()
+    assert [as_line(r) for r in rows] == protocol_lines(tree)
+    assert [r["audio"]["path"] for r in rows] == [str(tree / f"audio/{r['subset']}/{r['split']}/{r['utt_id']}.wav")
+                                                  for r in rows]
+    assert all(r["audio"]["bytes"] is None for r in rows)  # nothing decoded or copied
+
+
+def test_parquet_shards_load_by_split_with_the_audio_bytes(tree, tmp_path):
+    datasets = pytest.importorskip("datasets")
+    written = export(tree, ["parquet"], corpus="vctk", rows_per_shard=7)
+    assert sorted(p.name for p in written["parquet"]) == [
+        "dev-00000-of-00001.parquet", "eval-00000-of-00001.parquet",
+        "train-00000-of-00002.parquet", "train-00001-of-00002.parquet"]  # 12 train rows, 7 a shard
+    loaded = datasets.load_dataset(str(tree), cache_dir=str(tmp_path / "hf"))  # splits from the card's configs
+    assert set(loaded) == set(SPLITS_ORDER)
+    for split in SPLITS_ORDER:
+        rows = loaded[split].cast_column("audio", datasets.Audio(decode=False)).to_list()
+        assert [as_line(r) for r in rows] == (tree / f"protocols/CoRS_{split}.txt").read_text().splitlines()
+        for r in rows:
+            assert r["audio"]["bytes"] == (tree / r["audio"]["path"]).read_bytes()
+    assert isinstance(loaded["dev"].features["audio"], datasets.Audio)
+    export(tree, ["parquet"], rows_per_shard=100)
+    assert sorted(p.name for p in (tree / "data").iterdir()) == [f"{s}-00000-of-00001.parquet"
+                                                                 for s in sorted(SPLITS_ORDER)]
+
+
+def test_kaldi_lists(tree):
+    export(tree, ["kaldi"])
+    for split in SPLITS_ORDER:
+        folder = tree / "kaldi" / split
+        protocol = [line.split() for line in (tree / f"protocols/CoRS_{split}.txt").read_text().splitlines()]
+        lists = {name: [line.split(" ", 1) for line in (folder / name).read_text().splitlines()]
+                 for name in ("wav.scp", "utt2lab", "utt2spk", "spk2utt", "utt2codec")}
+        assert [k for k, _ in lists["utt2lab"]] == sorted(f[1] for f in protocol)
+        assert dict(lists["utt2lab"]) == {f[1]: f[6] for f in protocol}
+        assert dict(lists["utt2spk"]) == {f[1]: f[0] for f in protocol}
+        assert {s: set(u.split()) for s, u in lists["spk2utt"]} == {
+            s: {f[1] for f in protocol if f[0] == s} for s in SPEAKERS[split]}
+        assert {v for _, v in lists["utt2codec"]} == {"bonafide", *CODECS}
+        for utt, path in lists["wav.scp"]:
+            assert path.startswith("/") and open(path, "rb").read() == (tree / "audio").joinpath(
+                dict(lists["utt2codec"])[utt], split, f"{utt}.wav").read_bytes()
+
+
+def test_card_names_licences_codecs_and_provenance(tree):
+    card_path = tree / "audio" / "DAC24" / "eval" / "provenance.json"
+    card_path.write_text('{"subset": "DAC24", "split": "eval", "weights": {"mode": "random", "random_weights": true},'
+                         ' "config_sha256": "abc", "codecfake_version": "0.1.0"}')
+    export(tree, ["audiofolder"], corpus="vctk")
+    text = (tree / "README.md").read_text()
+    front = yaml.safe_load(text.split("---\n")[1])
+    assert front["source_corpus"]["license"] == "CC-BY-4.0"
+    assert [(c["name"], c["family"], c["weights"]) for c in front["codecs"]] == [
+        ("Encodec_6b24k", "EnCodec", ["random"]), ("DAC24", "DAC", ["random"])]
+    assert all(c["code_license"] == "MIT" for c in front["codecs"])
+    assert front["provenance"] == [{"subset": "DAC24", "split": "eval", "card": "audio/DAC24/eval/provenance.json",
+                                    "weights": "random", "random_weights": True, "weights_sha256": {},
+                                    "config_sha256": "abc", "codecfake_version": "0.1.0"}]
+    assert "configs" not in front and "Random weights" in text
+
+
+def test_missing_file_or_manifest_row_is_an_error(tree):
+    (tree / "audio/DAC24/dev/p227_002_DAC24.wav").unlink()
+    with pytest.raises(ExportError, match="p227_002_DAC24.wav"):
+        export(tree)
+    manifest = tree / "manifests/cors_eval.tsv"
+    manifest.write_text("".join(manifest.read_text().splitlines(keepends=True)[:-1]))
+    with pytest.raises(ExportError, match="p228_002_DAC24"):
+        export(tree)
+    with pytest.raises(ExportError, match="unknown format"):
+        export(tree, ["csv"])
+
+
+def test_rule_runs_only_when_configured(tmp_path):
+    plain = dry_run_jobs(tmp_path, tiny_config(tmp_path))
+    assert "export" not in {job["rule"] for job in plain}
+    config = tiny_config(tmp_path, name="export.yaml", export={"formats": ["audiofolder", "kaldi"]})
+    jobs = [job for job in dry_run_jobs(tmp_path, config) if job["rule"] == "export"]
+    assert len(jobs) == 1
+
+
+def test_schema_defaults_and_cli_constants_agree():
+    schema = yaml.safe_load((REPO / "config.schema.yaml").read_text())["properties"]["export"]["properties"]
+    assert schema["parquet_rows"]["default"] == ROWS_PER_SHARD
+    assert schema["formats"]["items"]["enum"] == list(FORMATS)
+
+
+def test_readme_licence_table_is_the_rendered_one():
+    readme = (REPO / "README.md").read_text()
+    assert licence_table() in readme
+    assert (REPO / "LICENSE").read_text().startswith("MIT License")
