@@ -162,3 +162,41 @@ def signal_checks(x: np.ndarray, rate: int) -> dict:
         "clipped": int(np.count_nonzero(np.abs(safe) > 1.0)),
         "finite": finite,
     }
+
+
+# -- users' files (`codecfake detect` / `trace`) ----------------------------------------------------------------
+#: Suffixes a folder given to `detect` / `trace` is searched for (what libsndfile reads, and common aliases).
+AUDIO_SUFFIXES = {"." + fmt.lower() for fmt in sf.available_formats()} | {".aif", ".oga", ".opus"}
+
+
+class UnreadableAudio(Exception):
+    """A user's file that cannot be scored; the message says why (reported per file, the others still run)."""
+
+
+def expand(paths: list[str]) -> list[Path]:
+    """Files as given (whatever their suffix, so a wrong file gets its own error) and folders' audio files."""
+    found = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+        else:
+            found.append(path)
+    return found
+
+
+def load_any(path: Path) -> np.ndarray:
+    """16 kHz mono float32 of any file libsndfile reads, or UnreadableAudio saying why. Unlike read_mono (the
+    pipeline's reader, which rejects multichannel files on purpose), every channel is mixed down."""
+    if not path.exists():
+        raise UnreadableAudio("no such file")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as err:
+        raise UnreadableAudio(f"not readable audio ({type(err).__name__}: {str(err).strip()})") from err
+    if data.shape[0] == 0:
+        raise UnreadableAudio("no samples")
+    mono = data.mean(axis=1)
+    if not np.isfinite(mono).all():
+        raise UnreadableAudio("non-finite samples")
+    return resample(mono, rate, TARGET_RATE)

@@ -67,8 +67,8 @@ def test_resume_after_crash_matches_uninterrupted_run(trials, tmp_path, monkeypa
     assert resumed == reference
     pd.testing.assert_frame_equal(log_without_timing(tmp_path / "resumed/train_log.tsv"),
                                   log_without_timing(tmp_path / "reference/train_log.tsv"))
-    ours = torch.load(tmp_path / "resumed/model.pt", weights_only=False)["model"]
-    theirs = torch.load(tmp_path / "reference/model.pt", weights_only=False)["model"]
+    ours = torch.load(tmp_path / "resumed/model.pt", weights_only=True)["model"]
+    theirs = torch.load(tmp_path / "reference/model.pt", weights_only=True)["model"]
     assert all(torch.allclose(ours[k].float(), theirs[k].float()) for k in theirs)
 
     extended = train(spec(epochs=3), trials, trials, tmp_path / "resumed", device="cpu", progress=False)

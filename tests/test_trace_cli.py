@@ -6,9 +6,9 @@ import pytest
 import soundfile as sf
 import torch
 
+from codecfake.audio import load_any
 from codecfake.cli import main
 from codecfake.cm.presets import resolve
-from codecfake.trace.infer import load_any
 from codecfake.trace.model import Tracer, checkpoint_payload
 from codecfake.trace.tasks import classes
 from tests.cm_fixtures import one_thread  # noqa: F401 (autouse)
@@ -77,8 +77,24 @@ def test_table_and_detect(checkpoint, audio, capsys):
         assert sum(float(probabilities[f"{head}:{c}"]) for c in classes(head)) == pytest.approx(1.0, abs=0.003)
     assert main(["detect", stereo, "--checkpoint", str(checkpoint), "--json", "--threads", "1"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"path", "score", "logits", *HEADS}
-    assert result["score"] == result["logits"]["binary"][1]  # the binary head's bona fide logit
+    assert set(result) == {"path", "score", "bonafide_probability", "logits", *HEADS}
+    binary = np.array(result["logits"]["binary"])
+    log_p = binary[1] - np.log(np.exp(binary).sum())  # log P(bona fide) of the binary head, from its raw logits
+    assert result["score"] == pytest.approx(log_p, abs=1e-9)
+    assert result["bonafide_probability"] == pytest.approx(np.exp(log_p), rel=1e-9)
+
+
+def test_detect_and_trace_give_one_score(checkpoint, audio, capsys):
+    """The same file and clip: the same score from both commands (log P(bona fide); detect once reported the raw
+    logit, -0.552 against trace's -0.960 on the issue's clip)."""
+    clip = str(audio / "nested" / "deeper" / "studio_48k.flac")
+    assert main(["trace", clip, "--checkpoint", str(checkpoint), "--json", "--threads", "1"]) == 0
+    traced = json.loads(capsys.readouterr().out)
+    assert main(["detect", clip, "--checkpoint", str(checkpoint), "--json", "--threads", "1"]) == 0
+    detected = json.loads(capsys.readouterr().out)
+    assert abs(traced["score"] - detected["score"]) <= 1e-5
+    assert traced["score"] != pytest.approx(traced["logits"]["binary"][1], abs=1e-3)  # not the raw logit
+    assert traced == detected
 
 
 def test_nothing_readable_fails(checkpoint, audio, tmp_path, capsys):

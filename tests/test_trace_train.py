@@ -56,11 +56,11 @@ def test_tracer_resumes_after_a_crash_to_the_uninterrupted_state(tables, tmp_pat
     resumed = train_tracer(spec(2), train, dev, tmp_path / "resumed", device="cpu", progress=False)
     assert resumed.best_epoch == reference.best_epoch and resumed.epochs_run == 2
     pd.testing.assert_frame_equal(log(tmp_path / "resumed/train_log.tsv"), log(tmp_path / "reference/train_log.tsv"))
-    ours = torch.load(tmp_path / "resumed/model.pt", weights_only=False)
-    theirs = torch.load(tmp_path / "reference/model.pt", weights_only=False)
+    ours = torch.load(tmp_path / "resumed/model.pt", weights_only=True)
+    theirs = torch.load(tmp_path / "reference/model.pt", weights_only=True)
     assert ours["tasks"] == theirs["tasks"] and ours["epoch"] == theirs["epoch"]
     assert all(torch.allclose(ours["model"][k].float(), theirs["model"][k].float()) for k in theirs["model"])
-    last = {name: torch.load(tmp_path / name / "checkpoints/epoch_0002.pt", weights_only=False)["model"]
+    last = {name: torch.load(tmp_path / name / "checkpoints/epoch_0002.pt", weights_only=True)["model"]
             for name in ("resumed", "reference")}
     assert all(torch.equal(last["resumed"][k], last["reference"][k]) for k in last["reference"])
 
@@ -73,7 +73,7 @@ def test_selection_follows_trace_select(tables, tmp_path):
     best = history.sort_values(["dev_mean_macro_f1", "dev_loss"], ascending=[False, True]).iloc[0]
     assert result.best_epoch == int(best["epoch"])
     assert {"dev_loss", "dev_eer", "dev_macro_f1_DEC", "weight_VQ"} <= set(history.columns)
-    checkpoint = torch.load(tmp_path / "f1/checkpoints/epoch_0002.pt", weights_only=False)
+    checkpoint = torch.load(tmp_path / "f1/checkpoints/epoch_0002.pt", weights_only=True)
     assert "log_vars" in checkpoint["criterion"]  # learned head weights are part of the resumable state
     with pytest.raises(Exception, match="trace.select"):
         train_tracer(spec(1, select="accuracy"), train, dev, tmp_path / "bad", device="cpu", progress=False)

@@ -15,10 +15,10 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from codecfake.checkpoint import read_checkpoint
 from codecfake.cm.data import CROP_SAMPLES, CropDataset
 from codecfake.cm.metrics import BONAFIDE_LABEL
 from codecfake.cm.models import build_model
-from codecfake.cm.released import read_checkpoint
 from codecfake.device import pick_device
 from codecfake.errors import UserError
 

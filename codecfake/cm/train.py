@@ -2,7 +2,10 @@
 pass, a resumable checkpoint and the training log every epoch, model selection on the dev set.
 
 Every epoch ends with a dev-set pass, a checkpoint holding everything needed to continue (model, loss module,
-optimiser, scheduler, loss scaler, RNG states, history) and the training log. Rerunning after a crash continues
+optimiser, scheduler, loss scaler, RNG states, history) and the training log. Checkpoints hold tensors and plain
+Python data only (RNG states as tensors and tuples, the history as floats), so they are read back with
+weights_only=True (codecfake.checkpoint.torch_load): a pickle left in checkpoints/ is refused, naming the file, and
+never runs. Rerunning after a crash continues
 after the last complete epoch and ends with the same model as an uninterrupted run. Checkpoints carry a
 fingerprint of the spec (epochs excepted, so training can be extended) and of the data; stale ones are ignored.
 `Trainer` is the loop; `CMTrainer` (here) and codecfake.trace.train's `TracerTrainer` fill in the model, data,
@@ -25,6 +28,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 from tqdm import tqdm
 
+from codecfake.checkpoint import torch_load
 from codecfake.cm.csam import SAM, DomainBatchSampler, frozen_bn_stats
 from codecfake.cm.data import CropDataset
 from codecfake.cm.metrics import BONAFIDE_LABEL, SPOOF_LABEL, eer_of_labels
@@ -111,6 +115,11 @@ def fingerprint(spec: dict, train_table: pd.DataFrame, dev_table: pd.DataFrame) 
     return digest.hexdigest()
 
 
+def _plain(value):
+    """A numpy scalar as Python's own number (checkpoints hold plain data only)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _save_atomic(obj, path: Path) -> None:
     with atomic_output(path) as tmp:
         torch.save(obj, tmp)
@@ -121,8 +130,8 @@ def _latest_checkpoint(folder: Path, expected: str) -> dict | None:
     paths = sorted(folder.glob("epoch_*.pt"))
     if not paths:
         return None
-    checkpoint = torch.load(paths[-1], map_location="cpu", weights_only=False)
-    if checkpoint.get("fingerprint") == expected:
+    checkpoint = torch_load(paths[-1], "training checkpoint")
+    if isinstance(checkpoint, dict) and checkpoint.get("fingerprint") == expected:
         return checkpoint
     print(f"removing {len(paths)} checkpoint(s) in {folder}: they belong to another spec or data", file=sys.stderr)
     for path in [*paths, folder / "best.pt"]:
@@ -131,7 +140,10 @@ def _latest_checkpoint(folder: Path, expected: str) -> dict | None:
 
 
 def _rng_state() -> dict:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    """Every RNG's state as tensors and tuples of numbers (what weights_only=True reads back)."""
+    kind, keys, position, has_gauss, gauss = np.random.get_state()
+    state = {"python": random.getstate(), "torch": torch.get_rng_state(),
+             "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(position), int(has_gauss), float(gauss))}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -139,7 +151,8 @@ def _rng_state() -> dict:
 
 def _set_rng_state(state: dict) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, position, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, gauss))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -321,13 +334,14 @@ class Trainer:
             self.model.eval()
             self.criterion.eval()
             metrics, key = self.evaluate()
-            key = tuple(k if np.isfinite(k) else math.inf for k in key)
+            key = tuple(float(k) if np.isfinite(k) else math.inf for k in key)
             improved = not self.best or key < self.best
             if improved:
                 self.best = key
             seconds = time.perf_counter() - started
             row = {"epoch": epoch + 1, "lr": lr, "train_loss": round(train_loss, 6),
-                   **{name: round(value, 6) if isinstance(value, float) else value for name, value in metrics.items()},
+                   **{name: round(float(value), 6) if isinstance(value, float) else _plain(value)
+                      for name, value in metrics.items()},
                    "best": improved, "seconds": round(seconds, 2), "samples_per_second": round(seen / seconds, 2)}
             self.history.append(row)
             print(f"epoch {epoch + 1}/{epochs}: train loss {train_loss:.4f}, {self.describe(row)}"
@@ -341,8 +355,8 @@ class Trainer:
         best_path = self.checkpoints / "best.pt"
         if not best_path.is_file():
             raise UserError(f"{self.out}: no epoch was trained (train.epochs = {self.cfg['epochs']})")
-        best = torch.load(best_path, map_location="cpu", weights_only=False)
-        if best["fingerprint"] != self.fingerprint:
+        best = torch_load(best_path, "best-model checkpoint")
+        if not isinstance(best, dict) or best.get("fingerprint") != self.fingerprint:
             raise UserError(f"{best_path} belongs to another spec or data; delete {self.checkpoints} and rerun")
         _save_atomic(best, self.out / "model.pt")
         row = self.history[best["epoch"] - 1]

@@ -49,21 +49,25 @@ def cmd_evaluate(args) -> None:
 def cmd_trace(args) -> None:
     import torch
 
+    from codecfake.audio import expand
+    from codecfake.detector import load_detector
     from codecfake.device import pick_device
-    from codecfake.trace.infer import expand, format_table, trace_files
-    from codecfake.trace.model import load_tracer
+    from codecfake.trace.infer import format_table, trace_files
 
     checkpoint = args.checkpoint or os.environ.get(CHECKPOINT_ENV)
     if not checkpoint:
         raise UserError(f"no tracer checkpoint: give --checkpoint (a trace/<name>/model.pt) or set {CHECKPOINT_ENV}")
     torch.set_num_threads(args.threads)
     device = pick_device(args.device)
-    model, spec = load_tracer(checkpoint, device)
+    detector = load_detector(None, checkpoint)
+    if not detector.tasks:
+        raise UserError(f"{checkpoint} is not a tracer checkpoint (no task heads); score it with `codecfake detect`")
+    detector.model.to(device)
     paths = expand(args.audio)
     if not paths:
         raise UserError(f"no audio files found in {' '.join(args.audio)}")
-    results = trace_files(model, spec, paths, device, progress=not args.no_progress)
-    tasks = model.tasks
+    results = trace_files(detector, paths, device, progress=not args.no_progress)
+    tasks = detector.tasks
     if args.json:
         for result in results:
             print(json.dumps(result))

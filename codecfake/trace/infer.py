@@ -1,79 +1,30 @@
-"""Tracing arbitrary audio files (the `codecfake trace` / `detect` commands).
+"""Tracing arbitrary audio files (the `codecfake trace` command): codecfake.detector's model and score per file
+(the same result `codecfake detect --json` gives for a tracer), every head's probabilities, and a table of them.
 
-Any file libsndfile reads is accepted: every channel is mixed to mono and the rate converted to 16 kHz with soxr
-(codecfake.audio.resample), then the first crop is scored exactly as in evaluation (repeat-padded to the
-tracer's crop). The pipeline's own reader (codecfake.audio.read_mono) rejects multichannel files on purpose; user
-files are mixed down instead. Folders are searched recursively for audio by suffix.
+Files are read by codecfake.audio.load_any (any readable file, mixed to mono, resampled to 16 kHz).
 """
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-import numpy as np
-import soundfile as sf
 import torch
 from tqdm import tqdm
 
-from codecfake.audio import TARGET_RATE, resample
-from codecfake.cm.data import CROP_SAMPLES, repeat_to
-from codecfake.trace.predict import bonafide_score
+from codecfake.audio import UnreadableAudio
+from codecfake.detector import Detector, score_file
 from codecfake.trace.tasks import classes
 
-AUDIO_SUFFIXES = {"." + fmt.lower() for fmt in sf.available_formats()} | {".aif", ".oga", ".opus"}
 
-
-class UnreadableAudio(Exception):
-    pass
-
-
-def expand(paths: list[str]) -> list[Path]:
-    """Files as given (whatever their suffix, so a wrong file gets its own error) and folders' audio files."""
-    found = []
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
-        else:
-            found.append(path)
-    return found
-
-
-def load_any(path: Path) -> np.ndarray:
-    """16 kHz mono float32 of any readable file, or UnreadableAudio saying why."""
-    if not path.exists():
-        raise UnreadableAudio("no such file")
-    try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
-    except Exception as err:
-        raise UnreadableAudio(f"not readable audio ({type(err).__name__}: {str(err).strip()})") from err
-    if data.shape[0] == 0:
-        raise UnreadableAudio("no samples")
-    mono = data.mean(axis=1)
-    if not np.isfinite(mono).all():
-        raise UnreadableAudio("non-finite samples")
-    return resample(mono, rate, TARGET_RATE)
-
-
-@torch.no_grad()
-def trace_files(model: torch.nn.Module, spec: dict, paths: list[Path], device: torch.device,
-                progress: bool = True) -> list[dict]:
-    """One result per file: {path, score, <task>: {class: probability}} or {path, error}."""
-    crop = spec["train"].get("crop_samples", CROP_SAMPLES)
+def trace_files(detector: Detector, paths: list[Path], device: torch.device, progress: bool = True) -> list[dict]:
+    """One result per file: codecfake.detector.score_file's {path, score, <task>: {class: probability}, ...}, or
+    {path, error}."""
     results = []
     for path in tqdm(paths, desc="tracing", unit="file", file=sys.stderr, disable=not progress or len(paths) < 2):
         try:
-            audio = load_any(path)
+            results.append(score_file(detector, path, device))
         except UnreadableAudio as err:
             results.append({"path": str(path), "error": str(err)})
-            continue
-        wave = torch.from_numpy(np.ascontiguousarray(repeat_to(audio, crop), dtype=np.float32))[None]
-        probabilities = {t: torch.softmax(v.double(), dim=-1).cpu().numpy()
-                         for t, v in model(wave.to(device)).items()}
-        result = {"path": str(path), "score": float(bonafide_score(probabilities)[0])}
-        for task, p in probabilities.items():
-            result[task] = {name: float(p[0, i]) for i, name in enumerate(classes(task))}
-        results.append(result)
     return results
 
 

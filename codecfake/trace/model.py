@@ -6,7 +6,7 @@ multiclass_branch_ds (DEC). Apart from the front-end (`frontend` here, the refer
 and shapes are the reference's.
 
 Only AASIST back-ends (sinc AASIST and the SSL-AASISTs) are accepted. A tracer checkpoint stores the offline spec
-and the task list, so it rebuilds without config or hub.
+and the task list (plain data and tensors: it loads with weights_only=True), so it rebuilds without config or hub.
 """
 from __future__ import annotations
 
@@ -54,14 +54,20 @@ def checkpoint_payload(model: Tracer, spec: dict, **extra) -> dict:
     return {"spec": offline_spec(model, spec), "tasks": model.tasks, "model": model.state_dict(), **extra}
 
 
+def tracer_from(checkpoint) -> Tracer:
+    """The tracer a codecfake.checkpoint.Checkpoint holds (its stored spec and tasks, its weights)."""
+    model = Tracer(checkpoint.spec, checkpoint.tasks)
+    model.load_state_dict(checkpoint.state)
+    return model
+
+
 def load_tracer(path: str | Path, device: torch.device) -> tuple[Tracer, dict]:
-    """A trained tracer (model.pt of codecfake.trace.train) in eval mode, and its stored spec."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"tracer checkpoint {path} does not exist")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
-    if "tasks" not in checkpoint:
-        raise UserError(f"{path} is not a tracer checkpoint (no task heads); a binary CM is scored by cm-score")
-    model = Tracer(checkpoint["spec"], checkpoint["tasks"])
-    model.load_state_dict(checkpoint["model"])
-    return model.to(device).eval(), checkpoint["spec"]
+    """A trained tracer (model.pt of codecfake.trace.train) in eval mode, and its stored spec; read with
+    codecfake.checkpoint (weights only: a pickle that would run code is refused, naming the file)."""
+    from codecfake.checkpoint import read_checkpoint
+
+    checkpoint = read_checkpoint(path)
+    if not checkpoint.tasks:
+        raise UserError(f"{path} is not a tracer checkpoint (no task heads); a binary CM is scored by "
+                        f"`codecfake detect` or cm-score")
+    return tracer_from(checkpoint).to(device).eval(), checkpoint.spec
