@@ -1,12 +1,27 @@
-"""The one place a checkpoint is unpickled: `torch.load` safe by default, a full pickle only for verified bytes.
+"""Every codec checkpoint is read without running code: `torch.load` with weights_only=True and an allowlist.
 
-Several upstream loaders call `torch.load(path)` with neither `map_location` nor `weights_only`, and some
-checkpoints (Lightning or training checkpoints holding argparse Namespaces, hyper-parameter objects) cannot be
-read with `weights_only=True`. Unpickling runs arbitrary code, so a full pickle is allowed only for a file whose
-sha256 the caller checked first and recorded here with `mark_verified` (codecfake.weights does, for each
-checkpoint it hands a wrapper). `CodecWrapper.load` runs `build` and `load_pretrained` inside `checkpoint_loads()`,
-so wrappers and the upstream code they call cannot bypass this: any other file is read with `weights_only=True`
-whatever the caller asks. Torch is imported lazily: the torch-free fetch step records verified files too.
+Unpickling a file runs whatever its pickle names, and no hash, lock record or file name can make that safe: a
+file's bytes are the attacker's once the folder beside them is. So there is no full pickle, for any file. Within
+`checkpoint_loads()` (`CodecWrapper.load` runs `build` and `load_pretrained` inside it, so wrappers and the
+upstream loaders they call go through it):
+  * `torch.load` is forced to weights_only=True, whatever the caller asks (TORCH_FORCE_WEIGHTS_ONLY_LOAD covers
+    upstream code that bound `torch.load` before the patch), and maps to the CPU by default;
+  * the weights-only unpickler accepts, besides tensors and plain containers, only ALLOWLIST: inert data classes
+    whose constructors only store their arguments (argparse.Namespace, pathlib paths, numpy scalars and arrays,
+    typing.Any and the builtin types as values), and stand-ins for the containers of training checkpoints
+    (OmegaConf configs, Lightning's AttributeDict and callback classes, collections.defaultdict), which run
+    nothing and come back as plain dicts and lists;
+  * anything else a file names (os.system, a module's class, ...) fails the load: `UnsafeCheckpoint`, naming the
+    file and the object.
+Released formats this covers (read from the upstream loaders): state dicts (EnCodec, DAC, Vocos, SNAC,
+SpeechTokenizer, FACodec, FunCodec, HiFi-Codec, TiCodec), dicts of them beside optimiser states and plain
+metadata (BigCodec, AudioDec, HILCodec, LLM-Codec and SQ-Codec with argparse Namespaces), Lightning checkpoints
+(WavTokenizer, Language-Codec, SemantiCodec: hyper-parameters, callbacks, OmegaConf configs) and fairseq
+checkpoints (SoCodec's HuBERT: Namespace or plain cfg).
+
+`mark_verified` records the files codecfake.weights checked (sha256 or lock record); `CodecWrapper.load` refuses any
+other file. That check only detects change: it never unlocks more than the allowlist. Torch is imported lazily: the
+torch-free fetch step records verified files too.
 """
 from __future__ import annotations
 
@@ -48,10 +63,109 @@ def is_verified(path) -> bool:
     return record is not None and record[1:] == _stamp(Path(name))
 
 
+class UnsafeCheckpoint(pickle.UnpicklingError):
+    """A file that names objects outside the allowlist: not loaded (nothing in it ran)."""
+
+
+class Record:
+    """Inert stand-in for an allowlisted container class: keeps constructor arguments and pickled state, runs
+    nothing. `plain()` turns it into the dict or list it held."""
+
+    stands_for = ""
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.state = args, None
+
+    def __setstate__(self, state) -> None:
+        self.state = state
+
+
+class _PlainDict:
+    """Stand-in for a dict subclass (Lightning's AttributeDict, collections.defaultdict): a plain dict, filled by
+    the pickle's SETITEMS like any other."""
+
+    def __new__(cls, *args):
+        return {}
+
+
+def _record(name: str) -> type[Record]:
+    return type(name.rsplit(".", 1)[-1], (Record,), {"stands_for": name})
+
+
+#: OmegaConf's container and node classes (Lightning hyper-parameters of Hydra-configured models).
+OMEGACONF = ["omegaconf.dictconfig.DictConfig", "omegaconf.listconfig.ListConfig", "omegaconf.base.ContainerMetadata",
+             "omegaconf.base.Metadata", "omegaconf.base.Node", "omegaconf.nodes.AnyNode", "omegaconf.nodes.StringNode",
+             "omegaconf.nodes.IntegerNode", "omegaconf.nodes.FloatNode", "omegaconf.nodes.BooleanNode",
+             "omegaconf.nodes.BytesNode", "omegaconf.nodes.PathNode", "omegaconf.nodes.EnumNode",
+             "omegaconf.nodes.ValueNode"]
+#: Lightning callback classes (older Lightning keys callback states by class) and its hyper-parameter dict.
+LIGHTNING = [f"{package}.callbacks.{module}.{name}" for package in ("pytorch_lightning", "lightning.pytorch")
+             for module, name in (("model_checkpoint", "ModelCheckpoint"), ("early_stopping", "EarlyStopping"),
+                                  ("lr_monitor", "LearningRateMonitor"), ("progress.tqdm_progress", "TQDMProgressBar"),
+                                  ("model_summary", "ModelSummary"))]
+DICTS = ["collections.defaultdict", "pytorch_lightning.utilities.parsing.AttributeDict",
+         "lightning_fabric.utilities.data.AttributeDict", "lightning.fabric.utilities.data.AttributeDict"]
+
+
+def _data_classes() -> list[tuple[object, str]]:
+    """Classes whose constructors and setstate only store data: allowed as themselves."""
+    import argparse
+    import pathlib
+    import typing
+
+    import numpy as np
+
+    found = [(argparse.Namespace, "argparse.Namespace"), (typing.Any, "typing.Any")]
+    found += [(t, f"builtins.{t.__name__}") for t in (dict, list, tuple, int, float, str, bool)]
+    for name in ("Path", "PosixPath", "PurePosixPath", "WindowsPath", "PureWindowsPath"):
+        found += [(getattr(pathlib, name), f"{module}.{name}") for module in ("pathlib", "pathlib._local")]
+    found += [(np.dtype, "numpy.dtype"), (np.ndarray, "numpy.ndarray")]
+    dtypes = getattr(np, "dtypes", None)  # numpy >= 1.25 pickles dtypes by their class
+    found += [(getattr(dtypes, name), f"numpy.dtypes.{name}") for name in dir(dtypes) if name.endswith("DType")]
+    multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray  # numpy 2 / numpy 1
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):  # files written by either
+        found += [(multiarray.scalar, f"{module}.scalar"), (multiarray._reconstruct, f"{module}._reconstruct")]
+    return found
+
+
+def allowlist() -> list[tuple[object, str]]:
+    """What torch.serialization.safe_globals gets inside checkpoint_loads()."""
+    return [*_data_classes(), *((_record(name), name) for name in OMEGACONF + LIGHTNING),
+            *((_PlainDict, name) for name in DICTS)]
+
+
+def plain(obj, _seen: set | None = None):
+    """`obj` with every Record replaced by the data it held (OmegaConf configs as dicts and lists, in place where
+    they sit in dicts and lists); other values unchanged."""
+    seen = set() if _seen is None else _seen
+    if isinstance(obj, Record):
+        state = obj.state if isinstance(obj.state, dict) else {}
+        if "_content" in state:  # DictConfig / ListConfig
+            return plain(state["_content"], seen)
+        if "_val" in state:  # a value node
+            return plain(state["_val"], seen)
+        return None if obj.stands_for.startswith("omegaconf.base.") else obj
+    if not isinstance(obj, (dict, list, tuple)) or id(obj) in seen:  # a pickle may share or nest containers
+        return obj
+    seen.add(id(obj))
+    if isinstance(obj, dict):
+        obj.update({key: plain(value, seen) for key, value in obj.items()})
+    elif isinstance(obj, list):
+        obj[:] = [plain(value, seen) for value in obj]
+    else:
+        obj = tuple(plain(value, seen) for value in obj)
+    return obj
+
+
+def _name(f) -> str:
+    name = f if isinstance(f, (str, os.PathLike)) else getattr(f, "name", None)
+    return str(name) if name is not None else repr(f)
+
+
 @contextmanager
 def checkpoint_loads():
-    """Within the block, `torch.load` maps to the CPU by default and reads every file with `weights_only=True`;
-    only a verified file whose format needs it is fully unpickled."""
+    """Within the block, every `torch.load` reads weights only, with the allowlist (module docstring), maps to the
+    CPU by default, and gives allowlisted containers back as plain data."""
     import torch
 
     original = torch.load
@@ -61,16 +175,12 @@ def checkpoint_loads():
             kwargs.setdefault("map_location", "cpu")
         kwargs["weights_only"] = True
         try:
-            return original(f, *args, **kwargs)
-        except pickle.UnpicklingError:
-            if not is_verified(f):
-                raise
-            if hasattr(f, "seek"):
-                f.seek(0)
-            # Full pickle: allowed because this file's sha256 was verified first (mark_verified) and it is
-            # unchanged since; its format holds Python objects that weights_only=True cannot read.
-            kwargs["weights_only"] = False
-            return original(f, *args, **kwargs)
+            return plain(original(f, *args, **kwargs))
+        except pickle.UnpicklingError as err:
+            raise UnsafeCheckpoint(f"{_name(f)}: names Python objects outside the checkpoint allowlist "
+                                   f"(codec_wrappers._checkpoints), so it was not unpickled and nothing in it ran: "
+                                   f"{str(err).splitlines()[0]}") from err
 
-    with mock.patch("torch.load", load):
+    with mock.patch.dict(os.environ, {"TORCH_FORCE_WEIGHTS_ONLY_LOAD": "1"}), \
+            torch.serialization.safe_globals(allowlist()), mock.patch("torch.load", load):
         yield

@@ -283,25 +283,28 @@ def test_hub_files_are_checked_against_the_digest_the_hub_publishes(tmp_path, mo
 
 
 # -- safe loading ---------------------------------------------------------------------------------------------
-def test_full_pickle_only_for_verified_unchanged_files(tmp_path):
+def test_no_full_pickle_even_for_verified_files(tmp_path):
+    """Verification detects change; it never unlocks a full pickle: a verified file naming an object outside the
+    allowlist is refused, naming the file, and nothing in it runs. Allowlisted objects load whether verified or not."""
     import argparse
-    import pickle
 
     import torch
 
-    path = tmp_path / "lightning.ckpt"
-    torch.save({"hyper_parameters": argparse.Namespace(dim=3), "state_dict": {"w": torch.ones(2)}}, path)
-    plain = tmp_path / "state.pt"
-    torch.save({"w": torch.ones(2)}, plain)
+    from codec_wrappers._checkpoints import UnsafeCheckpoint
+
+    lightning = tmp_path / "lightning.ckpt"
+    torch.save({"hyper_parameters": argparse.Namespace(dim=3), "state_dict": {"w": torch.ones(2)}}, lightning)
+    marker = tmp_path / "ran"
+    planted = tmp_path / "planted.ckpt"
+    torch.save({"hyper_parameters": Marker(marker), "state_dict": {"w": torch.ones(2)}}, planted)
+    mark_verified(planted, hashlib.sha256(planted.read_bytes()).hexdigest())
+    assert is_verified(planted)
     with checkpoint_loads():
-        assert torch.load(plain)["w"].sum() == 2  # weights_only=True reads a plain state dict
-        with pytest.raises(pickle.UnpicklingError):
-            torch.load(path, weights_only=False)  # an unverified file: the caller's request is overruled
-        mark_verified(path, hashlib.sha256(path.read_bytes()).hexdigest())
-        assert torch.load(path)["hyper_parameters"].dim == 3
-        torch.save({"hyper_parameters": argparse.Namespace(dim=4)}, path)  # changed after verification
-        with pytest.raises(pickle.UnpicklingError):
-            torch.load(path)
+        assert torch.load(lightning)["hyper_parameters"].dim == 3  # unverified, but only allowlisted objects
+        for request in ({}, {"weights_only": False}):  # the caller's weights_only=False is overruled
+            with pytest.raises(UnsafeCheckpoint, match=f"{planted}: names Python objects outside"):
+                torch.load(planted, **request)
+    assert not marker.exists()
 
 
 def test_vctk_download_extracts_into_root(tmp_path):

@@ -23,6 +23,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from tqdm import tqdm
 
 from codecfake.audio import TARGET_RATE, probe, read_mono
+from codecfake.checkpoint import torch_load
 from codecfake.download import verify
 from codecfake.errors import UserError
 from codecfake.quality.utmos_weights import UtmosUnavailable
@@ -83,7 +84,7 @@ class Utmos22Strong(nn.Module):
 def load_pretrained(path, sha256: str | None = None) -> Utmos22Strong:
     """The strong learner with the checkpoint's weights; every model parameter must come from the file."""
     verify(Path(path), sha256)
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = torch_load(path, "UTMOS22 state dict")  # weights only: a pickle that would run code is refused
     model = Utmos22Strong()
     missing, _unused = model.load_state_dict(state, strict=False)  # the file may hold wav2vec pretraining heads
     if missing:
