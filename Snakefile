@@ -9,7 +9,7 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 sys.path.insert(0, workflow.basedir)
 
-from codecfake import stale_lock
+from codecfake import results_lock, stale_lock
 from codecfake.workflow import Plan, expose_workflow_dir, parent_of
 from codecfake.cm.workflow import CMPlan
 from codecfake.quality.plan import QualityPlan
@@ -37,16 +37,23 @@ if workflow.is_main_process:
         print(f"codecfake: {cleared}", file=sys.stderr)
 
 
+# Snakemake's lock covers this working directory only: a run that executes jobs also locks results_dir itself, so a
+# run from another working directory on the same results_dir stops, naming the lock's owner (results_lock.py).
 onstart:
+    note = results_lock.acquire(R)
+    if note:
+        print(f"codecfake: {note}", file=sys.stderr)
     stale_lock.record_owner()
 
 
 onsuccess:
     stale_lock.release()
+    results_lock.release(R)
 
 
 onerror:
     stale_lock.release()
+    results_lock.release(R)
 
 
 report: "report/workflow.rst"

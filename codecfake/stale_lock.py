@@ -24,7 +24,8 @@ LOCKS = Path(".snakemake") / "locks"
 OWNERS = Path(".snakemake") / "codecfake-lock-owners"  # one JSON file per running Snakemake process
 
 
-def _this_process() -> dict:
+def this_process() -> dict:
+    """What identifies a running process across pid reuse: host, pid and the process's start time."""
     return {"host": socket.gethostname(), "pid": os.getpid(), "started": psutil.Process().create_time()}
 
 
@@ -36,7 +37,7 @@ def record_owner(workdir: str | Path = ".") -> None:
     """Note that this process holds a lock here (called from the Snakefile's `onstart`)."""
     path = _owner_file(workdir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_this_process()))
+    path.write_text(json.dumps(this_process()))
 
 
 def release(workdir: str | Path = ".") -> None:
@@ -44,7 +45,9 @@ def release(workdir: str | Path = ".") -> None:
     _owner_file(workdir).unlink(missing_ok=True)
 
 
-def _alive(owner: dict) -> bool:
+def alive(owner: dict) -> bool:
+    """Whether a recorded process may still run: False only when it provably ended (this host, and no process with
+    that pid and start time)."""
     if owner.get("host") != socket.gethostname():
         return True  # another host's process cannot be checked from here: assume it runs
     try:
@@ -69,12 +72,12 @@ def clear_if_stale(workdir: str | Path = ".") -> str | None:
             return None
     if not held:  # no lock: forget owners that are gone, so none is ever counted for a later run's lock
         for path, owner in zip(files, recorded):
-            if not _alive(owner):
+            if not alive(owner):
                 path.unlink(missing_ok=True)
         return None
     if not files or len([f for f in held if f.name.endswith(".output.lock")]) > len(files):
         return None
-    if any(_alive(owner) for owner in recorded):
+    if any(alive(owner) for owner in recorded):
         return None
     for path in held + files:
         path.unlink(missing_ok=True)

@@ -1,4 +1,6 @@
-"""Stale Snakemake locks (codecfake/stale_lock.py): removed only when every recorded owner is provably gone."""
+"""Stale Snakemake locks (codecfake/stale_lock.py): removed only when every recorded owner is provably gone; the
+results folder's own lock (codecfake/results_lock.py): exclusive, naming its owner, taken over only from a run that
+is provably gone."""
 from __future__ import annotations
 
 import json
@@ -7,8 +9,9 @@ import subprocess
 import sys
 
 import psutil
+import pytest
 
-from codecfake import stale_lock
+from codecfake import results_lock, stale_lock
 
 
 def _locks(workdir, runs: int = 1) -> list:
@@ -80,3 +83,52 @@ def test_without_locks_gone_owners_are_forgotten(tmp_path):
     stale_lock.release(tmp_path)
     locks = _locks(tmp_path)  # a live run between taking its lock and onstart: no owner recorded yet
     assert stale_lock.clear_if_stale(tmp_path) is None and all(p.exists() for p in locks)
+
+
+# -- the results folder's own lock (codecfake/results_lock.py) ------------------------------------------------------
+def _results_lock(results, host: str, pid: int, started: float, workdir: str = "/elsewhere") -> None:
+    results.mkdir(parents=True, exist_ok=True)
+    results_lock.lock_path(results).write_text(json.dumps({"host": host, "pid": pid, "started": started,
+                                                           "workdir": workdir}))
+
+
+def test_results_lock_is_exclusive_and_names_its_owner(tmp_path):
+    me = psutil.Process()
+    _results_lock(tmp_path / "results", socket.gethostname(), me.pid, me.create_time(), "/run/a")
+    # this very process: already held, taken again without a fuss
+    assert results_lock.acquire(tmp_path / "results") is None
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        _results_lock(tmp_path / "results", socket.gethostname(), other.pid,
+                      psutil.Process(other.pid).create_time(), "/run/a")
+        with pytest.raises(results_lock.ResultsLocked) as refused:
+            results_lock.acquire(tmp_path / "results", tmp_path)
+        message = str(refused.value)
+        assert str(results_lock.lock_path(tmp_path / "results").resolve()) in message
+        assert f"pid {other.pid} on host {socket.gethostname()}, started from the working directory /run/a" in message
+        results_lock.release(tmp_path / "results")  # not ours: left alone
+        assert results_lock.lock_path(tmp_path / "results").exists()
+    finally:
+        other.kill()
+        other.wait()
+
+
+def test_results_lock_of_a_killed_run_is_taken_over_and_released(tmp_path):
+    results = tmp_path / "results"
+    _results_lock(results, socket.gethostname(), *_finished_process())
+    note = results_lock.acquire(results, tmp_path)
+    assert note and "no longer running" in note
+    owner = json.loads(results_lock.lock_path(results).read_text())
+    assert owner["pid"] == psutil.Process().pid and owner["workdir"] == str(tmp_path.resolve())
+    results_lock.release(results)
+    assert not results_lock.lock_path(results).exists()
+
+
+def test_results_lock_of_another_host_or_without_owner_is_left_alone(tmp_path):
+    _results_lock(tmp_path / "one", socket.gethostname() + "-other", *_finished_process())
+    with pytest.raises(results_lock.ResultsLocked, match="-other"):
+        results_lock.acquire(tmp_path / "one")
+    (tmp_path / "two").mkdir()
+    results_lock.lock_path(tmp_path / "two").write_text("")
+    with pytest.raises(results_lock.ResultsLocked, match="recorded no owner"):
+        results_lock.acquire(tmp_path / "two")
