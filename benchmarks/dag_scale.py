@@ -6,7 +6,9 @@ count: wall seconds and peak memory of the snakemake process with all its childr
 tree, polled every 20 ms). With fewer codecs registered than asked for, it uses all registered ones and says
 how many. It then counts the SLURM submissions of the largest run through profiles/slurm (group jobs count once).
 
-    python benchmarks/dag_scale.py [--codecs 1 8 31] [--keep DIR]
+    python benchmarks/dag_scale.py [--codecs 1 8 31] [--keep DIR] [--smoke]
+
+--smoke dry-runs 2 codecs on a 230-utterance manifest (seconds; CI runs it so the script keeps working).
 
 Last line: `dag_seconds_31=<s> dag_mem_mb_31=<mb>` (for the largest count asked, 31 by default).
 """
@@ -38,11 +40,11 @@ SPEAKERS = [f"p{n}" for n in range(225, 335)]  # 110 speakers, p226-p229 (the de
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 
 
-def write_manifest(path: Path) -> None:
+def write_manifest(path: Path, utterances: int) -> None:
     rows = [{"utt_id": f"{spk}_{i + 1:03d}", "speaker": spk, "path": f"/data/vctk/{spk}/{spk}_{i + 1:03d}.flac"}
             for n, spk in enumerate(SPEAKERS)
-            for i in range(UTTERANCES // len(SPEAKERS) + (n < UTTERANCES % len(SPEAKERS)))]
-    assert len(rows) == UTTERANCES
+            for i in range(utterances // len(SPEAKERS) + (n < utterances % len(SPEAKERS)))]
+    assert len(rows) == utterances
     pd.DataFrame(rows).to_csv(path, sep="\t", index=False)
 
 
@@ -96,15 +98,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--codecs", type=int, nargs="+", default=[1, 8, 31], help="codec counts to time")
     parser.add_argument("--keep", help="write into this folder and keep it (default: a temp folder)")
+    parser.add_argument("--smoke", action="store_true", help="2 codecs, 230 utterances: checks, measures nothing")
     args = parser.parse_args()
+    utterances = 230 if args.smoke else UTTERANCES
+    if args.smoke:
+        args.codecs = [2]
 
     registered = list(registry.codecs())
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="dag_scale_"))
     workdir.mkdir(parents=True, exist_ok=True)
     manifest = workdir / "manifest.tsv"
-    write_manifest(manifest)
+    write_manifest(manifest, utterances)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PATH": f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}"}
-    print(f"manifest: {UTTERANCES} utterances, {len(SPEAKERS)} speakers; {len(registered)} codecs registered")
+    print(f"manifest: {utterances} utterances, {len(SPEAKERS)} speakers; {len(registered)} codecs registered")
 
     results = {}
     for asked in args.codecs:

@@ -1,6 +1,8 @@
 """Peak memory of one long utterance through a shard job: in chunks (the default) or in one piece.
 
-    python benchmarks/resynth_memory.py --codec Encodec_6b24k --minutes 10 [--chunk-seconds 30]
+    python benchmarks/resynth_memory.py --codec Encodec_6b24k --minutes 10 [--chunk-seconds 30] [--smoke]
+
+--smoke runs a 6 s utterance in 2 s chunks (seconds; CI runs it so the script keeps working).
 
 Writes one speech-like utterance of --minutes at 16 kHz (codec2's real recording repeated when installed,
 synthetic speech otherwise), runs codecfake.resynth.run_codec_shard on it, and prints the process's peak resident
@@ -25,10 +27,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import codec_wrappers  # noqa: E402
-from codecfake.audio import read_mono, resample  # noqa: E402
-from codecfake.demo import RATE, synth_utterance  # noqa: E402
+from codecfake import codec_loading  # noqa: E402
+from codecfake.audio import read_mono  # noqa: E402
 from codecfake.resynth import run_codec_shard  # noqa: E402
+from codecfake.synthetic_speech import utterance  # noqa: E402
 
 CODEC2_SPEECH = Path("/usr/share/codec2/raw/speech_orig_16k.wav")
 
@@ -41,7 +43,7 @@ def long_utterance(seconds: float) -> np.ndarray:
     if CODEC2_SPEECH.exists():
         speech, _ = read_mono(CODEC2_SPEECH)
     else:
-        speech = resample(synth_utterance(np.random.default_rng(0), 10.0, 140.0, [600, 1400, 2600]), RATE, 16000)
+        speech = utterance(np.random.default_rng(0), 10.0)
     return np.resize(speech, int(seconds * 16000))
 
 
@@ -50,9 +52,12 @@ def main() -> None:
     parser.add_argument("--codec", default="Encodec_6b24k")
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--chunk-seconds", type=float, default=30.0)
+    parser.add_argument("--smoke", action="store_true", help="a 6 s utterance in 2 s chunks: checks, measures nothing")
     args = parser.parse_args()
+    if args.smoke:
+        args.minutes, args.chunk_seconds = 0.1, 2.0
 
-    codec = codec_wrappers.load(args.codec, weights="random", seed=0)
+    codec = codec_loading.load(args.codec, weights="random", seed=0)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         sf.write(tmp / "long_001.wav", long_utterance(args.minutes * 60), 16000, subtype="PCM_16")

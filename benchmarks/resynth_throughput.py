@@ -9,6 +9,8 @@ largest sample difference between the two outputs and the load average (the mach
 is the best of --repeats, the two alternating, so both see the same load.
 
     python benchmarks/resynth_throughput.py [--codec Encodec_6b24k] [--weights random] [--device cpu] [--repeats 3]
+
+--smoke times 2 clips once (seconds; CI runs it so the script keeps working; its figures mean nothing).
 """
 from __future__ import annotations
 
@@ -28,10 +30,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from codecfake import codec_loading  # noqa: E402
 from codecfake.audio import TARGET_RATE, fit_length, read_mono, resample, write_atomic  # noqa: E402
-from codecfake.demo import RATE, synth_utterance  # noqa: E402
 from codecfake.resynth import output_name, run_codec_shard  # noqa: E402
+from codecfake.synthetic_speech import utterance  # noqa: E402
 
 CODEC2_WAVS = Path("/usr/share/codec2/wav")
+SYNTHETIC_RATE = 48000  # VCTK's
 
 
 def make_clips(folder: Path, count: int, seed: int) -> pd.DataFrame:
@@ -45,7 +48,7 @@ def make_clips(folder: Path, count: int, seed: int) -> pd.DataFrame:
             audio, rate = read_mono(sources[index % len(sources)])
             audio = audio[: int(seconds * rate)]
         else:
-            audio, rate = synth_utterance(rng, seconds, rng.uniform(90, 240), [600, 1400, 2600]), RATE
+            audio, rate = utterance(rng, seconds, SYNTHETIC_RATE, rng.uniform(90, 240)), SYNTHETIC_RATE
         path = folder / f"spk{index % 4}_{index:03d}.wav"
         sf.write(path, audio, rate, subtype="PCM_16")
         rows.append({"utt_id": path.stem, "speaker": f"spk{index % 4}", "path": str(path), "split": "eval"})
@@ -76,7 +79,10 @@ def main() -> None:
     parser.add_argument("--batch-items", type=int, default=16)
     parser.add_argument("--batch-seconds", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="2 clips, once: checks, measures nothing")
     args = parser.parse_args()
+    if args.smoke:
+        args.clips, args.repeats = 2, 1
 
     codec = codec_loading.load(args.codec, device=args.device, weights=args.weights, seed=0)
     with tempfile.TemporaryDirectory() as tmp:

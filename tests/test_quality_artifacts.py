@@ -11,6 +11,7 @@ from scipy.signal import butter, lfilter
 
 from codecfake import registry
 from codecfake.quality.artifacts import analyse, choose_pairs, choose_utterances, pair_group, residual_db, similarity
+from tests.conftest import SPEECH_SOURCES, speech
 
 DEMO = ["Encodec_6b24k", "Encodec_24b24k", "vocos_encodec_6", "vocos_encodec_12", "DAC24"]
 
@@ -40,11 +41,13 @@ def test_demo_codecs_give_the_pairs_their_registry_taxonomy_implies():
     assert (pairs["taxonomy_a"][pairs["group"] == "decoder"] != pairs["taxonomy_b"][pairs["group"] == "decoder"]).all()
 
 
-def test_residual_of_identical_signals_is_zero_and_similarity_is_exact(speech_16k):
-    residual = residual_db(speech_16k, speech_16k, 512, 128, 40.0)
+@pytest.mark.parametrize("source", SPEECH_SOURCES)
+def test_residual_of_identical_signals_is_zero_and_similarity_is_exact(source):
+    clean = speech(source)
+    residual = residual_db(clean, clean, 512, 128, 40.0)
     assert residual.shape[0] == 257 and np.all(residual == 0)
-    lowpassed = lfilter(*butter(4, 0.3), speech_16k).astype(np.float32)
-    other = residual_db(lowpassed, speech_16k, 512, 128, 40.0)
+    lowpassed = lfilter(*butter(4, 0.3), clean).astype(np.float32)
+    other = residual_db(lowpassed, clean, 512, 128, 40.0)
     assert np.abs(other).max() <= 40.0 and other.min() < -10  # removed highs: a negative residual, clipped
     assert similarity(other, other, 40.0) == pytest.approx((1.0, 1.0))
     noise = np.random.default_rng(0).uniform(-40, 40, other.shape)
@@ -73,8 +76,9 @@ def write_results(root, speech_16k):
     return manifest
 
 
-def test_same_family_artifacts_are_more_alike_than_across_decoders(tmp_path, speech_16k):
-    manifest = write_results(tmp_path, speech_16k)
+@pytest.mark.parametrize("source", SPEECH_SOURCES)
+def test_same_family_artifacts_are_more_alike_than_across_decoders(tmp_path, source):
+    manifest = write_results(tmp_path, speech(source))
     codecs = ["Encodec_6b24k", "Encodec_24b24k", "vocos_encodec_6"]
     groups, pairs, examples, utt = analyse(manifest, tmp_path, codecs, count=3, seed=0)
     by_group = groups.set_index("group")
