@@ -11,8 +11,11 @@ $CODECFAKE_TEST_ENVS, default ~/.cache/codecfake-test-envs); pytest is added to 
 dependency, so it is not in the env file).
 
 An env file listed in UNBUILDABLE is not built: the line names the package and why. Its configurations are not
-exercised. The last line is `configurations_exercised=N passed=P`: N counts configurations whose contract test ran
-(passed or failed; not skipped), P those that passed. Exit status 0 only when nothing that ran failed.
+exercised. Each family's line gives its test process's peak resident memory: over MEMORY_BUDGET_GB is a failure
+(the suite must survive beside other work on a 24 GB machine), and a process killed by a signal (the kernel's OOM
+killer sends SIGKILL) is reported as killed, each of its tests too. The last line is
+`configurations_exercised=N passed=P`: N counts configurations whose contract test ran (passed or failed; not
+skipped), P those that passed. Exit status 0 only when nothing that ran failed.
 
     python tests/harness/codec_envs.py [--only ENV_STEM ...]
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -44,6 +48,8 @@ UNBUILDABLE = {
 CONTRACT = "tests/test_codec_contract.py::test_contract"
 #: The contract's input-dependence margins on random weights (an xfail, not a failure, for BELOW_MARGINS).
 FOLLOWS_INPUT = "tests/test_codec_contract.py::test_random_weights_output_follows_the_input"
+#: Most resident memory one family's test process may reach (GB of 2**30 bytes).
+MEMORY_BUDGET_GB = 8.0
 
 
 def cache_root() -> Path:
@@ -81,22 +87,28 @@ def build(env_file: str, environ: dict) -> Path:
     return prefix
 
 
-def run_tests(prefix: Path, env_file: str, names: list[str], environ: dict) -> dict[str, str]:
+def run_tests(prefix: Path, env_file: str, names: list[str], environ: dict) -> tuple[dict[str, str], str | None, float]:
     """pytest in the env: the contract tests of each configuration and the family's parity tests.
-    Returns test id -> outcome (passed, failed, skipped: reason; an xfail reads as skipped)."""
+    Returns test id -> outcome (passed, failed, killed: signal, skipped: reason; an xfail reads as skipped), the
+    signal that killed pytest (None if it exited) and its peak resident memory in GB."""
     node_ids = [f"{test}[{name}]" for name in names for test in (CONTRACT, FOLLOWS_INPUT)]
     parity = REPO / "tests" / "parity" / f"test_{Path(env_file).stem}.py"
     if parity.exists():
         node_ids.append(str(parity.relative_to(REPO)))
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "junit.xml"
-        subprocess.run([str(prefix / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfEs",
-                        "--continue-on-collection-errors",
-                        f"--junitxml={report}", *node_ids], cwd=REPO, env={**environ, "PYTHONPATH": str(REPO)},
-                       stdout=sys.stderr, stderr=sys.stderr, check=False)
-        if not report.exists():
-            return {node: "failed: pytest wrote no report" for node in node_ids}
-        return _outcomes(report)
+        process = subprocess.Popen([str(prefix / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                                    "-rfEs", "--continue-on-collection-errors", f"--junitxml={report}", *node_ids],
+                                   cwd=REPO, env={**environ, "PYTHONPATH": str(REPO)}, stdout=sys.stderr,
+                                   stderr=sys.stderr)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        peak_gb = usage.ru_maxrss * 1024 / 2**30  # Linux reports KiB
+        killed = signal.Signals(-process.returncode).name if process.returncode < 0 else None
+        if report.exists():
+            return _outcomes(report), killed, peak_gb
+    missing = f"killed: {killed}" if killed else "failed: pytest wrote no report"
+    return {node: missing for node in node_ids}, killed, peak_gb
 
 
 def _outcomes(junit: Path) -> dict[str, str]:
@@ -138,17 +150,22 @@ def main(argv: list[str]) -> int:
             failures.append(env_file)
             continue
         built = time.perf_counter() - began
-        outcomes = run_tests(prefix, env_file, names, environ)
+        outcomes, killed, peak_gb = run_tests(prefix, env_file, names, environ)
         for test_id, outcome in outcomes.items():
             name = test_id.rsplit("[", 1)[-1].rstrip("]") if "::test_contract[" in test_id else None
             if name in names and not outcome.startswith("skipped"):
                 exercised += 1
                 passed += outcome == "passed"
-            if outcome.startswith("failed"):
+            if outcome.startswith(("failed", "killed")):
                 failures.append(test_id)
+        memory = f"peak RSS {peak_gb:.1f} GB"
+        if killed:
+            failures.append(f"{env_file} (test process killed by {killed}, {memory})")
+        elif peak_gb > MEMORY_BUDGET_GB:
+            failures.append(f"{env_file} ({memory}, over the {MEMORY_BUDGET_GB:.0f} GB budget)")
         summary = ", ".join(f"{test_id.split('::')[-1]} {outcome}" for test_id, outcome in outcomes.items())
-        print(f"{env_file}: env {built:.0f} s, tests {time.perf_counter() - began - built:.0f} s: {summary}",
-              flush=True)
+        print(f"{env_file}: env {built:.0f} s, tests {time.perf_counter() - began - built:.0f} s, {memory}"
+              f"{f', killed by {killed}' if killed else ''}: {summary}", flush=True)
     print(f"total {time.perf_counter() - start:.0f} s; failed: {', '.join(failures) or 'none'}")
     print(f"configurations_exercised={exercised} passed={passed}")
     return 1 if failures else 0

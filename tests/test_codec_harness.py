@@ -1,0 +1,44 @@
+"""`make test-codecs`' harness reports a test process the kernel killed as killed, and one over the memory budget
+as a failure (SemantiCodec's once reached 16.8 GB and was OOM-killed; it read as 'pytest wrote no report')."""
+from __future__ import annotations
+
+import os
+import sys
+
+from tests.harness import codec_envs
+
+ENV_FILE = "envs/encodec.yaml"
+
+
+def fake_interpreter(prefix, body: str):
+    """A prefix whose bin/python runs `body` (a shell script) in place of pytest."""
+    python = prefix / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text(f"#!/bin/sh\n{body}\n")
+    python.chmod(0o755)
+    return prefix
+
+
+def test_a_killed_test_process_reads_as_killed(tmp_path):
+    prefix = fake_interpreter(tmp_path, "kill -KILL $$")
+    outcomes, killed, _ = codec_envs.run_tests(prefix, ENV_FILE, ["Encodec_6b24k"], dict(os.environ))
+    assert killed == "SIGKILL"
+    assert len(outcomes) == 3 and set(outcomes.values()) == {"killed: SIGKILL"}  # two contract tests, the parity file
+
+
+def test_the_test_process_peak_memory_is_measured(tmp_path):
+    prefix = fake_interpreter(tmp_path, f'exec "{sys.executable}" -c "block = b\'x\' * (300 * 2**20)"')
+    outcomes, killed, peak_gb = codec_envs.run_tests(prefix, ENV_FILE, ["Encodec_6b24k"], dict(os.environ))
+    assert killed is None and set(outcomes.values()) == {"failed: pytest wrote no report"}
+    assert 0.29 < peak_gb < 2
+
+
+def test_a_family_over_the_memory_budget_fails_the_run(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(codec_envs, "build", lambda env_file, environ: tmp_path)
+    monkeypatch.setattr(codec_envs, "run_tests", lambda *args: ({"t::test_contract[Encodec_6b24k]": "passed"}, None,
+                                                                codec_envs.MEMORY_BUDGET_GB + 1))
+    assert codec_envs.main(["--only", "encodec"]) == 1
+    assert "over the 8 GB budget" in capsys.readouterr().out
+    monkeypatch.setattr(codec_envs, "run_tests", lambda *args: ({"t::test_contract[Encodec_6b24k]": "passed"}, None,
+                                                                1.0))
+    assert codec_envs.main(["--only", "encodec"]) == 0
