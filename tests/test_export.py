@@ -16,7 +16,7 @@ from codecfake.dataset_card import licence_table
 from codecfake.export import FORMATS, ROWS_PER_SHARD, ExportError, export
 from codecfake.protocols import write_split
 from codecfake.tables import write_tsv_atomic
-from tests.tinyrun import REPO, dry_run_jobs, tiny_config
+from tests.tinyrun import REPO, dry_run_jobs, run, tiny_config
 
 CODECS = ["Encodec_6b24k", "DAC24"]
 SPEAKERS = {"train": ["p225", "p226"], "dev": ["p227"], "eval": ["p228"]}
@@ -197,3 +197,16 @@ def test_readme_licence_table_is_the_rendered_one():
     readme = (REPO / "README.md").read_text()
     assert licence_table() in readme
     assert (REPO / "LICENSE").read_text().startswith("MIT License")
+
+
+@pytest.mark.slow  # a tiny workflow run (two codec families, random weights) with the export rule
+def test_workflow_exports_what_the_protocols_list(tmp_path):
+    config = tiny_config(tmp_path, export={"formats": ["audiofolder", "kaldi"]})
+    run(tmp_path, config, "--cores", "2", "results/metadata.csv")
+    root = tmp_path / "results"
+    metadata = pd.read_csv(root / "metadata.csv", dtype=str, keep_default_na=False)
+    assert [as_line(r) for r in metadata.to_dict("records")] == protocol_lines(root)
+    assert len(metadata) and all((root / name).is_file() for name in metadata["file_name"])
+    front = yaml.safe_load((root / "README.md").read_text().split("---\n")[1])
+    assert front["source_corpus"]["name"] == "codecfake synthetic demo corpus"  # the tiny config's demo corpus
+    assert (root / "kaldi" / "eval" / "wav.scp").is_file()
