@@ -36,7 +36,7 @@ def trials(tmp_path_factory):
                              "subset": codec.protocol_name, "label": "spoof", "AUX": labels["AUX"][codec.AUX],
                              "DEC": labels["DEC"][codec.DEC], "VQ": labels["QUA"][codec.QUA]})
     manifest = pd.DataFrame(rows).assign(split="train", codec_id="-", family="-", samples="16000", duration="1.0",
-                                         weights="random")
+                                         clipped="0", weights="random")
     manifest["path"] = "audio/" + manifest["subset"] + "/train/" + manifest["utt_id"] + ".wav"
     path = tmp_path_factory.mktemp("selection") / "cors_train.tsv"
     manifest[MANIFEST_COLUMNS].to_csv(path, sep="\t", index=False)
@@ -123,6 +123,28 @@ def test_balanced_is_seeded(trials):
     first = select(trials, strategy, seed=1)
     assert first.equals(select(trials, strategy, seed=1))
     assert not first.equals(select(trials, strategy, seed=2))
+
+
+def test_balanced_selections_of_two_attributes_are_independent_draws():
+    """With one seed, the AUX and QUA lists must not be one draw relabelled. A dev set of three codecs, one per AUX
+    and per QUA class (as in a small run): per source utterance, the AUX class of its AUX-list spoof against the QUA
+    class of its QUA-list spoof must fill the 3 x 3 table, as the published lists' pairings do (a shared random
+    stream gave a permutation matrix: Disent->MVQ, SEM->SQ, Trad->SVQ, every other cell 0)."""
+    codecs = {"x": ("Trad", "MVQ"), "y": ("SEM", "SVQ"), "z": ("Disent", "SQ")}
+    utts = [f"p226_{n:03d}" for n in range(1, 736)]
+    rows = [{"utt_id": u, "label": "bonafide", "source_utt": u, "system": "bonafide", "AUX": "REAL", "QUA": "REAL"}
+            for u in utts]
+    rows += [{"utt_id": f"{u}_{codec}", "label": "spoof", "source_utt": u, "system": codec, "AUX": aux, "QUA": qua}
+             for u in utts for codec, (aux, qua) in codecs.items()]
+    trials = pd.DataFrame(rows).assign(path="-", speaker="p226", domain="CoRS", DEC="-")
+    picks = {}
+    for attribute in ("AUX", "QUA"):
+        selected = spoof(select(trials, {"strategy": "balanced", "attribute": attribute}, seed=0))
+        assert sorted(Counter(selected[attribute]).values()) == [245, 245, 245]
+        picks[attribute] = selected.set_index("source_utt")[attribute]
+    table = pd.crosstab(picks["AUX"], picks["QUA"].reindex(picks["AUX"].index))
+    assert ((table > 0).sum(axis=1) > 1).all(), table  # no row with a single class: not a permutation matrix
+    assert (table > 0).to_numpy().sum() == 9 and table.to_numpy().min() > 245 / 6, table  # ~27 expected per cell
 
 
 def test_external_union_and_protocol(trials, tmp_path):

@@ -10,11 +10,15 @@ chosen set can be inspected and reused. Strategies (seeded, deterministic):
             takes its class uniformly at random among the least used classes so far (so class counts never
             differ by more than one: the published lists have 42,965 bona fide with AUX 14,322/14,321/14,322,
             QUA 14,322/14,322/14,321 and DEC 21,483/21,482 spoofs) and its codec uniformly at random among that
-            class's codecs for the utterance. Nothing is dropped to equalise counts.
+            class's codecs for the utterance. Nothing is dropped to equalise counts. Each attribute's draw has its own
+            random stream, seeded from the seed and the attribute's name: with one stream, the AUX and QUA
+            selections of a split were the same draw relabelled (every Disent spoof an MVQ one, and so on), where the
+            published lists pair the classes in all nine combinations.
   + external  any strategy can add whole external sets (their own domain), e.g. ASVspoof 2019 LA train.
 """
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 
 import numpy as np
@@ -75,12 +79,17 @@ def _balanced(trials: pd.DataFrame, candidates: pd.DataFrame, attribute: str, sc
     return trials[trials["utt_id"].isin(wanted)]
 
 
+def attribute_seed(seed: int, attribute: str) -> list[int]:
+    """The seed of one attribute's balanced draw: the run's seed and a stable number from the attribute's name
+    (sha256; Python's hash() of a str changes between processes)."""
+    return [seed, int.from_bytes(hashlib.sha256(attribute.encode()).digest()[:8], "little")]
+
+
 def select(trials: pd.DataFrame, strategy: dict, seed: int, externals: list[pd.DataFrame] = (),
            what: str = "train_set") -> pd.DataFrame:
     """Trials of `strategy` ({strategy, codecs, attribute, scale}) from a CoRS split, plus external sets."""
     name = strategy.get("strategy", "union")
     codecs = strategy.get("codecs") or None
-    rng = np.random.default_rng(seed)
     if name not in STRATEGIES:
         raise SelectionError(f"{what}: unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
     if name == "single" and (not codecs or len(codecs) != 1):
@@ -94,7 +103,8 @@ def select(trials: pd.DataFrame, strategy: dict, seed: int, externals: list[pd.D
         scale = int(strategy.get("scale") or 1)
         if scale < 1:
             raise SelectionError(f"{what}: scale must be >= 1, got {scale}")
-        selected = _balanced(trials, candidates, attribute, scale, rng, what)
+        selected = _balanced(trials, candidates, attribute, scale,
+                             np.random.default_rng(attribute_seed(seed, attribute)), what)
     else:
         selected = pd.concat([trials[trials["label"] == "bonafide"], candidates])
     selected = selected.sort_values(["speaker", "source_utt", "utt_id"], kind="stable")
