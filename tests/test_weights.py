@@ -549,3 +549,19 @@ def test_a_lock_record_may_not_move_a_prefix_to_another_commit(tmp_path, monkeyp
     with pytest.raises(WeightsUnavailable, match="the lock was edited"):
         weights.ensure_all(entry, tmp_path)
     assert asked == []
+
+
+def test_a_planted_file_the_lock_vouches_for_still_runs_nothing(tmp_path):
+    """The loader uses a lock record only to detect change: a planted DAC pickle with a matching hand-written record
+    (DAC as if `lock: true`) passes that check, and the checkpoint reader then refuses it without running it."""
+    from codec_wrappers._checkpoints import UnsafeCheckpoint
+
+    marker = tmp_path / "marker"
+    planted = _hostile_pickle(marker)
+    entry = _with(registry.get("DAC24"), _locked)
+    (path,) = _place(entry, tmp_path, planted)
+    _lock(entry, tmp_path, planted)
+    files = weights.ensure_all(entry, tmp_path)
+    with pytest.raises(UnsafeCheckpoint, match="weights_24khz.pth"):
+        entry.wrapper_class()(entry).load(files=files)
+    assert not marker.exists()
