@@ -137,7 +137,8 @@ def corpus_of(config: dict) -> str:
 
 
 def outputs(formats, results: str) -> tuple[list[str], list[str]]:
-    """(files, folders) the export rule writes under results for these formats; nothing without formats."""
+    """(files, folders) the export rule writes under results for these formats, the card (README.md) first: the
+    rule finds results_dir as its folder. Nothing without formats."""
     if not formats:
         return [], []
     files = [f"{results}/README.md"]

@@ -17,7 +17,7 @@ if export_files:
         conda:
             "../envs/export.yaml"
         params:
-            results=R,
+            results=parent_of("output", 0),  # the card, README.md at results_dir (first of export_outputs)
             formats=config["export"]["formats"],
             corpus=corpus_of(config),
             rows=config["export"]["parquet_rows"],
