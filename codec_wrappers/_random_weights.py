@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from functools import partial
 from typing import Callable, Iterable
+from unittest import mock
 
 import torch
 
@@ -220,3 +221,31 @@ def fill_factorized_codebooks(layers, latents: torch.Tensor, seed: int, pool=Non
 def _channels_last(layer: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """A channels-last layer (Linear) applied to [B, C, T]."""
     return layer(x.transpose(1, 2)).transpose(1, 2)
+
+
+class _Recorded(Exception):
+    """Stops `model.encode` once the quantizer's input is recorded."""
+
+
+@torch.no_grad()
+def balanced_quantizer_input(model, probe: torch.Tensor, method: str = "encode") -> tuple[torch.Tensor, dict]:
+    """Balance the gains of the layers `model.encode` runs before its quantizer on the [1, 1, T] `probe`
+    (`balance_gains`); returns the [1, D, frames] embeddings it then hands to the quantizer's `method` (`encode`
+    for transformers' codecs, `forward` where encode calls the quantizer module itself), and the layers balanced."""
+    seen = []
+
+    def record(embeddings, *args, **kwargs):
+        seen.append(embeddings.detach())
+        raise _Recorded
+
+    def encode():
+        with mock.patch.object(model.quantizer, method, record):
+            try:
+                model.encode(probe)
+            except _Recorded:
+                pass
+
+    done = balance_gains(model, encode)
+    seen.clear()
+    encode()
+    return seen[0], done

@@ -1,19 +1,13 @@
-"""Codecs that transformers implements (Mimi, X-Codec): one build/load path for all of them.
+"""Codecs that transformers implements (Mimi): one build/load path for all of them.
 
 Random weights come from the model's Config class with the registry's hyper-parameters; released weights from
 `from_pretrained` on the folder holding the pinned `config.json` and `model.safetensors`, after checking that config
 against the registry. Their residual quantizers initialise every codebook to zeros, so `randomize` needs the vectors
-that reach the quantizer: `balanced_quantizer_input` balances the layers before it and records them on a probe
-through the model's own `encode`.
+that reach the quantizer (codec_wrappers._random_weights.balanced_quantizer_input).
 """
 from __future__ import annotations
 
-from unittest import mock
-
-import torch
-
 from codec_wrappers import _released_config
-from codec_wrappers._random_weights import balance_gains
 from codec_wrappers.base import CodecWrapper
 
 
@@ -46,33 +40,5 @@ class TransformersCodecWrapper(CodecWrapper):
 
 
 def _plain(value):
-    """Sub-configurations (X-Codec's acoustic and semantic models) as dicts, to compare key by key."""
+    """Sub-configurations as dicts, to compare key by key."""
     return value.to_dict() if hasattr(value, "to_dict") else value
-
-
-class _Recorded(Exception):
-    """Stops `model.encode` once the quantizer's input is recorded."""
-
-
-@torch.no_grad()
-def balanced_quantizer_input(model, probe: torch.Tensor) -> tuple[torch.Tensor, set]:
-    """Balance the gains of the layers `model.encode` runs before its quantizer on the [1, 1, T] `probe`
-    (codec_wrappers._random_weights.balance_gains); returns the [1, D, frames] embeddings it then hands to
-    `model.quantizer.encode`, and the layers balanced."""
-    seen = []
-
-    def record(embeddings, *args, **kwargs):
-        seen.append(embeddings.detach())
-        raise _Recorded
-
-    def encode():
-        with mock.patch.object(model.quantizer, "encode", record):
-            try:
-                model.encode(probe)
-            except _Recorded:
-                pass
-
-    done = balance_gains(model, encode)
-    seen.clear()
-    encode()
-    return seen[0], done

@@ -12,8 +12,14 @@ from functools import partial
 
 import torch
 
-from codec_wrappers._random_weights import balance_gains, balance_through_codec, residual_codebooks, speech_like_probe
-from codec_wrappers._transformers_codec import TransformersCodecWrapper, balanced_quantizer_input
+from codec_wrappers._random_weights import (
+    balance_gains,
+    balance_through_codec,
+    balanced_quantizer_input,
+    residual_codebooks,
+    speech_like_probe,
+)
+from codec_wrappers._transformers_codec import TransformersCodecWrapper
 
 
 class MimiWrapper(TransformersCodecWrapper):
