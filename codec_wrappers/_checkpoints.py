@@ -17,7 +17,7 @@ Released formats this covers (read from the upstream loaders): state dicts (EnCo
 SpeechTokenizer, FACodec, FunCodec, HiFi-Codec, TiCodec), dicts of them beside optimiser states and plain
 metadata (BigCodec, AudioDec, HILCodec, LLM-Codec and SQ-Codec with argparse Namespaces), Lightning checkpoints
 (WavTokenizer, Language-Codec, SemantiCodec: hyper-parameters, callbacks, OmegaConf configs) and fairseq
-checkpoints (SoCodec's HuBERT: Namespace or plain cfg).
+checkpoints (SoCodec's HuBERT: Namespace or plain cfg, task state with fairseq Dictionaries: UPSTREAM_DATA).
 
 `mark_verified` records the files codecfake.weights checked (sha256 or lock record); `CodecWrapper.load` refuses any
 other file. That check only detects change: it never unlocks more than the allowlist. Torch is imported lazily: the
@@ -107,10 +107,17 @@ DICTS = ["collections.defaultdict", "pytorch_lightning.utilities.parsing.Attribu
          "lightning_fabric.utilities.data.AttributeDict", "lightning.fabric.utilities.data.AttributeDict"]
 
 
+#: Data classes of a family's upstream package (module -> class): allowed as themselves once the upstream code has
+#: imported that module (never imported here). fairseq's Dictionary (HuBERT's task state, SoCodec) is rebuilt by
+#: the weights-only unpickler as __new__ plus its attribute dict: none of its code runs.
+UPSTREAM_DATA = {"fairseq.data.dictionary": "Dictionary"}
+
+
 def _data_classes() -> list[tuple[object, str]]:
     """Classes whose constructors and setstate only store data: allowed as themselves."""
     import argparse
     import pathlib
+    import sys
     import typing
 
     import numpy as np
@@ -125,6 +132,8 @@ def _data_classes() -> list[tuple[object, str]]:
     multiarray = np._core.multiarray if hasattr(np, "_core") else np.core.multiarray  # numpy 2 / numpy 1
     for module in ("numpy.core.multiarray", "numpy._core.multiarray"):  # files written by either
         found += [(multiarray.scalar, f"{module}.scalar"), (multiarray._reconstruct, f"{module}._reconstruct")]
+    found += [(getattr(sys.modules[module], name), f"{module}.{name}") for module, name in UPSTREAM_DATA.items()
+              if module in sys.modules]
     return found
 
 
@@ -157,6 +166,15 @@ def plain(obj, _seen: set | None = None):
     return obj
 
 
+def refusal_reason(err: Exception) -> str:
+    """What the weights-only unpickler refused (which global or opcode), without torch's advice to unpickle the
+    file fully."""
+    for line in str(err).splitlines():
+        if "WeightsUnpickler error:" in line:
+            return line.split("WeightsUnpickler error:", 1)[1].split(" Please use")[0].strip()
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
 def _name(f) -> str:
     name = f if isinstance(f, (str, os.PathLike)) else getattr(f, "name", None)
     return str(name) if name is not None else repr(f)
@@ -175,11 +193,12 @@ def checkpoint_loads():
             kwargs.setdefault("map_location", "cpu")
         kwargs["weights_only"] = True
         try:
-            return plain(original(f, *args, **kwargs))
+            with torch.serialization.safe_globals(allowlist()):  # UPSTREAM_DATA imported since the block began
+                return plain(original(f, *args, **kwargs))
         except pickle.UnpicklingError as err:
             raise UnsafeCheckpoint(f"{_name(f)}: names Python objects outside the checkpoint allowlist "
                                    f"(codec_wrappers._checkpoints), so it was not unpickled and nothing in it ran: "
-                                   f"{str(err).splitlines()[0]}") from err
+                                   f"{refusal_reason(err)}") from err
 
     with mock.patch.dict(os.environ, {"TORCH_FORCE_WEIGHTS_ONLY_LOAD": "1"}), \
             torch.serialization.safe_globals(allowlist()), mock.patch("torch.load", load):

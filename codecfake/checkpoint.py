@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from codec_wrappers._checkpoints import refusal_reason
 from codecfake.cm.released import entry_for_digest
 from codecfake.download import sha256_of
 from codecfake.errors import UserError
@@ -46,7 +47,7 @@ def torch_load(path: str | Path, what: str = "checkpoint", safe_globals: list | 
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise UserError(f"{path}: not a {what} that loads without running code (it names Python objects outside "
-                        f"the weights-only allowlist), so it is not unpickled: {str(err).splitlines()[0]}") from err
+                        f"the weights-only allowlist), so it is not unpickled: {refusal_reason(err)}") from err
     except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as err:
         raise UserError(f"{path}: not a torch {what} ({type(err).__name__}: {str(err).splitlines()[0]})") from err
 
@@ -128,8 +129,8 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
     try:
         obj = torch_load(path, "CM checkpoint")
     except UserError as err:
-        raise UserError(f"{err}. A released reference module is read only when its sha256 is listed in "
-                        f"resources/cm/released.yaml") from err
+        raise UserError(f"{str(err).rstrip('.')}; a released reference module is read only when its sha256 is "
+                        f"listed in resources/cm/released.yaml") from err
     if isinstance(obj, dict) and "spec" in obj and "model" in obj:
         return Checkpoint(obj["model"], spec=obj["spec"], tasks=obj.get("tasks"), sha256=digest)
     state = _state_dict_in(obj)

@@ -108,6 +108,51 @@ def test_a_verified_planted_codec_checkpoint_is_refused(tmp_path, name, key):
     assert not marker.exists()
 
 
+def test_released_formats_load_under_the_allowlist(tmp_path):
+    """Training checkpoints' Python objects (argparse Namespaces, paths, numpy scalars and arrays, defaultdicts)
+    come back as themselves or as plain data, with the weights."""
+    import argparse
+    import collections
+
+    path = tmp_path / "train.pth"
+    torch.save({"model": {"w": torch.ones(2)}, "args": argparse.Namespace(lr=1e-4, out=Path("/exp")),
+                "metrics": {"best_pesq": np.float64(3.5)}, "stats": np.arange(3),
+                "cache": collections.defaultdict(dict, {"a": {"b": 1}})}, path)
+    with checkpoint_loads():
+        loaded = torch.load(path)
+    assert loaded["args"] == argparse.Namespace(lr=1e-4, out=Path("/exp")) and loaded["metrics"]["best_pesq"] == 3.5
+    assert loaded["stats"].tolist() == [0, 1, 2] and loaded["cache"] == {"a": {"b": 1}}
+    assert loaded["model"]["w"].sum() == 2
+
+
+def test_fairseq_dictionaries_load_only_once_fairseq_is_loaded(tmp_path, monkeypatch):
+    """HuBERT's task state holds fairseq Dictionary objects: rebuilt from their attributes, no fairseq code run;
+    named by a file when fairseq is not loaded, refused."""
+    import sys
+    import types
+
+    module = types.ModuleType("fairseq.data.dictionary")
+
+    class Dictionary:
+        def __init__(self):
+            self.symbols, self.indices = ["<s>", "a"], {"<s>": 0, "a": 1}
+
+        def __len__(self):
+            return len(self.symbols)
+
+    Dictionary.__module__, Dictionary.__qualname__, module.Dictionary = module.__name__, "Dictionary", Dictionary
+    for parent in ("fairseq", "fairseq.data"):  # pickle imports the module path to find the class
+        monkeypatch.setitem(sys.modules, parent, sys.modules.get(parent, types.ModuleType(parent)))
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    path = tmp_path / "hubert.pt"
+    torch.save({"task_state": {"dictionaries": [Dictionary()]}, "model": {"w": torch.ones(1)}}, path)
+    with checkpoint_loads():
+        assert len(torch.load(path)["task_state"]["dictionaries"][0]) == 2
+    monkeypatch.delitem(sys.modules, module.__name__)
+    with checkpoint_loads(), pytest.raises(UnsafeCheckpoint, match="fairseq.data.dictionary.Dictionary"):
+        torch.load(path)
+
+
 @pytest.mark.parametrize("name", ["DAC24", "Encodec_24b24k", "vocos_encodec_12"])
 def test_wrapper_loaders_refuse_a_planted_checkpoint(tmp_path, monkeypatch, name):
     """The wrappers importable here, through their own load path (CodecWrapper.load -> load_pretrained -> the
