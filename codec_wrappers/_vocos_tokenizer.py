@@ -45,7 +45,7 @@ class VocosTokenizerWrapper(CodecWrapper):
     def load_pretrained(self, arch, files):
         released = yaml.safe_load(files["config"].read_text())["model"]["init_args"]
         _released_config.check(self.name, arch, released, files["config"])
-        with checkpoint_loads():  # a Lightning checkpoint: torch.load without weights_only
+        with checkpoint_loads():  # a Lightning checkpoint, read weights-only with the allowlist
             return self.model_class().from_pretrained0802(str(files["config"]), str(files["model"]))
 
     @torch.no_grad()

@@ -32,7 +32,7 @@ class BigCodecWrapper(CodecWrapper):
 
     def load_pretrained(self, arch, files):
         model = self.build(arch)
-        # As inference.py loads it; read through CodecWrapper.load's checkpoint_loads() (weights_only unless verified).
+        # As inference.py loads it; read through CodecWrapper.load's checkpoint_loads() (weights only, allowlist).
         checkpoint = torch.load(files["model"], map_location="cpu")
         model["encoder"].load_state_dict(checkpoint["CodecEnc"])
         model["decoder"].load_state_dict(checkpoint["generator"])

@@ -7,7 +7,7 @@ choosing how many of the 32 RVQ codebooks are used (16000 = all 32).
 Two upstream pitfalls are handled here without changing upstream code: the EnCodec-style model's loss module
 (`codec_basic.Audio2Mel`) puts its buffers on CUDA in its constructor, so models are built with FunCodec's own
 CPU twin of that module (`codec_freq.Audio2Mel`, identical apart from the device); and the checkpoint loader
-calls `torch.load` without `weights_only` (see codec_wrappers._checkpoints).
+calls `torch.load` without `weights_only` (checkpoint_loads() makes it weights-only: codec_wrappers._checkpoints).
 """
 from __future__ import annotations
 

@@ -56,8 +56,7 @@ class LLMCodecWrapper(CodecWrapper):
             global_ = Path(tmp) / "layer1.pth"
             torch.save(torch.zeros(arch["global_embedding_shape"]), global_)
             model = mscodec(arch, {"local_embedding": files["local_embedding"], "global_embedding": global_})
-        # Read through CodecWrapper.load's checkpoint_loads(): a full unpickling only after codecfake.weights verified
-        # this checkpoint's sha256 (or its lock record).
+        # Read through checkpoint_loads(): weights only, with the allowlist (the training args are a Namespace).
         with checkpoint_loads():
             model.load_state_dict(torch.load(files["model"])["codec_model"])
         return model
