@@ -42,24 +42,30 @@ class ExportError(UserError):
     pass
 
 
+def _split_rows(root: Path, split: str) -> pd.DataFrame:
+    """The split's protocol lines (read_protocol), in their order, with their manifest rows' fields."""
+    protocol = read_protocol(root / "protocols" / f"CoRS_{split}.txt")
+    manifest_path = root / "manifests" / f"cors_{split}.tsv"
+    if not manifest_path.is_file():
+        raise ExportError(f"export: {manifest_path} does not exist; run the workflow's protocol step first")
+    manifest = read_tsv(manifest_path).set_index("utt_id")
+    if not manifest.index.is_unique:
+        raise ExportError(f"export: {manifest_path} lists utt_id {manifest.index[manifest.index.duplicated()][0]!r} "
+                          f"twice")
+    missing = protocol.loc[~protocol["utt_id"].isin(manifest.index), "utt_id"]
+    if len(missing):
+        raise ExportError(f"export: {missing.iloc[0]!r} of CoRS_{split}.txt has no row in {manifest_path}")
+    found = manifest.loc[protocol["utt_id"]]
+    frame = protocol.assign(split=split, file_name=found["path"].to_numpy(),
+                            **{c: found[c].to_numpy() for c in MANIFEST_FIELDS})
+    return frame[COLUMNS]
+
+
 def rows(results_dir: str | os.PathLike) -> pd.DataFrame:
-    """Every protocol line of every split as one row (COLUMNS), in protocol order."""
+    """Every protocol line of every split as one row (COLUMNS), in protocol order; each file exists under
+    results_dir (a manifest path leading outside it is refused before anything reads it)."""
     root = Path(results_dir)
-    frames = []
-    for split in SPLITS:
-        protocol = read_protocol(root / "protocols" / f"CoRS_{split}.txt")
-        manifest_path = root / "manifests" / f"cors_{split}.tsv"
-        if not manifest_path.is_file():
-            raise ExportError(f"export: {manifest_path} does not exist; run the workflow's protocol step first")
-        manifest = read_tsv(manifest_path).set_index("utt_id")
-        missing = protocol.loc[~protocol["utt_id"].isin(manifest.index), "utt_id"]
-        if len(missing):
-            raise ExportError(f"export: {missing.iloc[0]!r} of CoRS_{split}.txt has no row in {manifest_path}")
-        found = manifest.loc[protocol["utt_id"]]
-        frame = protocol.assign(split=split, file_name=found["path"].to_numpy(),
-                                **{c: found[c].to_numpy() for c in MANIFEST_FIELDS})
-        frames.append(frame[COLUMNS])
-    table = pd.concat(frames, ignore_index=True)
+    table = pd.concat([_split_rows(root, split) for split in SPLITS], ignore_index=True)
     for name in table["file_name"]:
         path = inside_results(root, root / name)
         if Path(name).is_absolute() or not path.is_file():

@@ -14,6 +14,7 @@ import yaml
 
 from codecfake.dataset_card import licence_table
 from codecfake.export import FORMATS, ROWS_PER_SHARD, ExportError, export
+from codecfake.paths import OutsideResultsError
 from codecfake.protocols import write_split
 from codecfake.tables import write_tsv_atomic
 from tests.tinyrun import REPO, dry_run_jobs, run, tiny_config
@@ -177,6 +178,19 @@ def test_missing_file_or_manifest_row_is_an_error(tree):
         export(tree)
     with pytest.raises(ExportError, match="unknown format"):
         export(tree, ["csv"])
+
+
+def test_manifest_path_outside_results_or_repeated_is_refused(tree):
+    manifest = tree / "manifests/cors_dev.tsv"
+    table = pd.read_csv(manifest, sep="\t", dtype=str, keep_default_na=False)
+    (tree.parent / "outside.wav").write_bytes(b"RIFF")
+    write_tsv_atomic(table.assign(path=table["path"].where(table.index > 0, "../outside.wav")), manifest)
+    with pytest.raises(OutsideResultsError):
+        export(tree)
+    write_tsv_atomic(pd.concat([table, table.iloc[:1]]), manifest)
+    with pytest.raises(ExportError, match="twice"):
+        export(tree)
+    assert not (tree / "metadata.csv").exists()
 
 
 def test_rule_runs_only_when_configured(tmp_path):
