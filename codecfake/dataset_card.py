@@ -30,7 +30,7 @@ def licences() -> dict:
 
 def licence_table() -> str:
     """Markdown: one row per registry family (its configurations, code, code and weights licences), then the
-    corpora and the released countermeasures."""
+    corpora and the other models codecfake fetches."""
     table = licences()
     families: dict[str, list[str]] = {}
     for entry in registry.codecs().values():
@@ -39,11 +39,10 @@ def licence_table() -> str:
             f"{table['codecs'][family]['code_license']} | {table['codecs'][family]['weights_license']} |"
             for family, names in sorted(families.items(), key=lambda item: item[0].lower())]
     corpora = [f"| {c['name']} | {c['url']} | {c['license']} |" for c in table["corpora"].values()]
-    cms = [f"| {name} | {c['code_license']} | {c['weights_license']} |"
-           for name, c in table["countermeasures"].items()]
+    models = [f"| {name} | {c['code_license']} | {c['weights_license']} |" for name, c in table["models"].items()]
     return (TABLE_HEADER + "\n".join(rows) + "\n\n| corpus | source | licence |\n|---|---|---|\n"
-            + "\n".join(corpora) + "\n\n| released countermeasure | code licence | weights licence |\n|---|---|---|\n"
-            + "\n".join(cms) + "\n")
+            + "\n".join(corpora) + "\n\n| other model | code licence | weights licence |\n|---|---|---|\n"
+            + "\n".join(models) + "\n")
 
 
 def _codecs(table: pd.DataFrame) -> list[dict]:
