@@ -161,7 +161,9 @@ def test_card_names_licences_codecs_and_provenance(tree):
     assert front["source_corpus"]["license"] == "CC-BY-4.0"
     assert [(c["name"], c["family"], c["weights"]) for c in front["codecs"]] == [
         ("Encodec_6b24k", "EnCodec", ["random"]), ("DAC24", "DAC", ["random"])]
-    assert all(c["code_license"] == "MIT" for c in front["codecs"])
+    licences = {c["family"]: (c["code_license"], c["weights_license"]) for c in front["codecs"]}
+    assert licences["DAC"] == ("MIT", "MIT")
+    assert licences["EnCodec"][0].startswith("CC-BY-NC-4.0 (encodec 0.1.1")  # the pinned package's own licence
     assert front["provenance"] == [{"subset": "DAC24", "split": "eval", "card": "audio/DAC24/eval/provenance.json",
                                     "weights": "random", "random_weights": True, "weights_sha256": {},
                                     "config_sha256": "abc", "codecfake_version": "0.1.0"}]
