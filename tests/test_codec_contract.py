@@ -15,7 +15,8 @@ output must depend on the input by stated margins (codec_wrappers._random_weight
 Measured with codec2's speech, seed 0 (silence/noise correlation / log-energy correlation; before = main 01993cc):
 EnCodec -0.004 / 0.26 (before 1.00000 / -0.09), Vocos -0.006 / 0.16 (0.64 / -0.01), SpeechTokenizer 0.02 / 0.63
 (1.00000 / -0.13), FunCodec-zh_en 0.19 / 0.73 (0.50 / 0.77), FunCodec-libritts (FreqCodec) 0.07 / 0.38 (0.94 / 0.09),
-Mimi 0.31 / 0.13, X-Codec 0.21 / 0.65, TiCodec-1g1r and -1g4r 0.46 / 0.85 and 0.33 / 0.85 (1.00 / 0.16),
+Mimi 0.31 / 0.13, X-Codec 0.30 / 0.43 (the authors' code, on the synthetic utterance; 0.21 / 0.65 through transformers),
+TiCodec-1g1r and -1g4r 0.46 / 0.85 and 0.33 / 0.85 (1.00 / 0.16),
 HILCodec 0.05 / 0.28 (0.77 / -0.04), HiFi-Codec 0.55 / 0.67, WavTokenizer 0.12 / 0.47, Language-Codec 0.02 / 0.15,
 SNAC 0.44 / 0.31 and 0.31 / 0.72, FACodec 0.20 / 0.50 (before 0.88 / -0.08; with seed 1, 0.62 / 0.42), Spectral
 Codecs 0 (silence decodes to a constant) / 0.80 (0.92 / 0.76, and two speech inputs differed by 4%).
