@@ -29,7 +29,7 @@ from codecfake.split import SPLITS
 from codecfake.tables import atomic_output, read_tsv, write_text_atomic
 
 FORMATS = ("audiofolder", "parquet", "kaldi")
-#: Without pyarrow (parquet) in the core env; the config schema's `export.formats` default is the same.
+#: `codecfake export`'s default: what the core packages write (parquet needs pyarrow). In a run, `export.formats`.
 DEFAULT_FORMATS = ("audiofolder", "kaldi")
 ROWS_PER_SHARD = 1000
 #: The manifest's columns carried into the export beside the protocol's.
@@ -159,10 +159,10 @@ def export(results_dir: str | os.PathLike, formats=DEFAULT_FORMATS, corpus: str 
            rows_per_shard: int = ROWS_PER_SHARD) -> dict[str, list[Path]]:
     """Write the requested formats and the dataset card; returns the files written per format."""
     unknown = sorted(set(formats) - set(FORMATS))
-    if rows_per_shard < 1:
-        raise ExportError(f"export: {rows_per_shard} rows per parquet shard; at least 1")
     if unknown:
         raise ExportError(f"export: unknown format {unknown[0]!r}; one of {', '.join(FORMATS)}")
+    if rows_per_shard < 1:
+        raise ExportError(f"export: {rows_per_shard} rows per parquet shard; at least 1")
     root = Path(results_dir)
     table = rows(root)
     written: dict[str, list[Path]] = {}
