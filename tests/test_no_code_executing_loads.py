@@ -24,9 +24,10 @@ from tests.cm_fixtures import one_thread  # noqa: F401 (autouse)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = [*(ROOT / "codecfake").rglob("*.py"), *(ROOT / "codec_wrappers").rglob("*.py"),
-           *(ROOT / "envs").glob("*.py"), *(ROOT / "benchmarks").rglob("*.py"), *(ROOT / "tests").rglob("*.py")]
+           *(ROOT / "envs").glob("*.py"), *(ROOT / "envs").glob("*.sh"), *(ROOT / "benchmarks").rglob("*.py"),
+           *(ROOT / "tests").rglob("*.py"), *(ROOT / "rules").glob("*.smk"), ROOT / "Snakefile"]
 #: What fully unpickles (or runs) a file: torch's full pickle, pickle itself, TorchScript, dill, joblib, numpy's
-#: object arrays.
+#: object arrays, pandas' pickles, PyYAML's object tags, a hub repository's own code.
 FORBIDDEN = {
     "weights_only=False": re.compile(r"weights_only\s*[=:]\s*False|[\"']weights_only[\"']\s*:\s*False"),
     "pickle.load(s)": re.compile(r"\bpickle\.loads?\s*\("),
@@ -35,6 +36,9 @@ FORBIDDEN = {
     "dill": re.compile(r"^\s*(import|from)\s+dill\b|\bdill\.", re.M),
     "joblib.load": re.compile(r"\bjoblib\.load\b"),
     "allow_pickle=True": re.compile(r"allow_pickle\s*=\s*True"),
+    "pandas read_pickle": re.compile(r"\bread_pickle\s*\("),
+    "yaml.load / unsafe_load": re.compile(r"\byaml\.(load|unsafe_load|full_load)\s*\("),
+    "trust_remote_code=True": re.compile(r"trust_remote_code\s*=\s*True"),
 }
 
 
@@ -68,7 +72,8 @@ def test_code_asks_for_no_full_unpickle():
 def test_the_scan_finds_what_it_forbids():
     assert all(pattern.search(sample) for pattern, sample in zip(FORBIDDEN.values(), [
         "torch.load(f, weights_only=False)", "pickle.loads(b)", "pickle.Unpickler(f).load()", "torch.jit.load(p)",
-        "import dill", "joblib.load(p)", "np.load(p, allow_pickle=True)"]))
+        "import dill", "joblib.load(p)", "np.load(p, allow_pickle=True)", "pd.read_pickle(p)", "yaml.load(text)",
+        "from_pretrained(repo, trust_remote_code=True)"]))
 
 
 def test_the_planted_file_is_live(tmp_path):
