@@ -24,10 +24,10 @@ from tqdm import tqdm
 from codecfake.errors import UserError
 
 CHUNK = 1 << 20
-COMMIT = re.compile(r"^[0-9a-f]{40}$")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+COMMIT = re.compile(r"\A[0-9a-f]{40}\Z")
+SHA256 = re.compile(r"\A[0-9a-f]{64}\Z")
 #: A short commit a hub repository's pages show: resolved to the one full commit it starts with, never trusted as is.
-COMMIT_PREFIX = re.compile(r"^[0-9a-f]{7,39}$")
+COMMIT_PREFIX = re.compile(r"\A[0-9a-f]{7,39}\Z")
 
 
 class ChecksumMismatch(UserError):

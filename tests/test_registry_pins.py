@@ -94,6 +94,8 @@ FULL, COMMIT40 = "ab" * 32, "0123456789abcdef0123456789abcdef01234567"
     ({"url": "https://x/encodec_24khz-d7cc33bc.th", "sha256": "d7cc33bc"}, "not a full 64-hex digest"),
     ({"url": "https://x/f", "sha256": FULL[:63]}, "not a full 64-hex digest"),
     ({"url": "https://x/f", "sha256": FULL.upper()}, "not a full 64-hex digest"),
+    ({"url": "https://x/f", "sha256": FULL + "\n"}, "not a full 64-hex digest"),
+    ({"hub": "a/b", "revision": COMMIT40 + "\n", "file": "f", "sha256": FULL}, "not a pinned 40-hex commit"),
     ({"url": "https://x/f", "sha256": FULL, "lock": True}, "exclusive"),
     ({"url": "https://x/f"}, "neither"),
     ({"url": "https://x/f", "lock": False}, "true or absent"),
