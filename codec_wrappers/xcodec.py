@@ -11,9 +11,10 @@ Inference follows inference.py's process_audio: the waveform times the config's 
 `encode(wav[1, 1, T], target_bw)`, `decode(codes)`, one utterance at a time (encode's re-padding branch below only
 works on a batch of one). No padding to whole frames, as upstream: where HuBERT (input padded by 160 samples on each
 side) gives one frame more than the acoustic encoder (80 <= T mod 320 < 312), encode runs the acoustic encoder on
-that padded input too, so the output lags the input by 160 samples (10 ms); otherwise it does not lag. That lag is
-upstream's, kept as the paper's data would have it; `delay_samples` stays 0. The decoded length is whole frames,
-which the job fits back to the input's length.
+that padded input too, so its frames, and a trained decoder's output, lag the input by 160 samples (10 ms; read
+from the code, not measurable on random weights); otherwise nothing lags. That lag is upstream's, kept as the
+paper's data would have it; `delay_samples` stays 0. The decoded length is whole frames (one more than T // 320
+from T mod 320 >= 80), which the job fits back to the input's length.
 """
 from __future__ import annotations
 
