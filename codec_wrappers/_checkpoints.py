@@ -6,18 +6,20 @@ file's bytes are the attacker's once the folder beside them is. So there is no f
 upstream loaders they call go through it):
   * `torch.load` is forced to weights_only=True, whatever the caller asks (TORCH_FORCE_WEIGHTS_ONLY_LOAD covers
     upstream code that bound `torch.load` before the patch), and maps to the CPU by default;
-  * the weights-only unpickler accepts, besides tensors and plain containers, only ALLOWLIST: inert data classes
-    whose constructors only store their arguments (argparse.Namespace, pathlib paths, numpy scalars and arrays,
-    typing.Any and the builtin types as values), and stand-ins for the containers of training checkpoints
+  * the weights-only unpickler accepts, besides tensors and plain containers, only `allowlist()`: inert data
+    classes whose constructors only store their arguments (argparse.Namespace, pathlib paths, numpy scalars and
+    arrays, typing.Any and the builtin types as values), and stand-ins for the containers of training checkpoints
     (OmegaConf configs, Lightning's AttributeDict and callback classes, collections.defaultdict), which run
     nothing and come back as plain dicts and lists;
   * anything else a file names (os.system, a module's class, ...) fails the load: `UnsafeCheckpoint`, naming the
     file and the object.
-Released formats this covers (read from the upstream loaders): state dicts (EnCodec, DAC, Vocos, SNAC,
-SpeechTokenizer, FACodec, FunCodec, HiFi-Codec, TiCodec), dicts of them beside optimiser states and plain
-metadata (BigCodec, AudioDec, HILCodec, LLM-Codec and SQ-Codec with argparse Namespaces), Lightning checkpoints
-(WavTokenizer, Language-Codec, SemantiCodec: hyper-parameters, callbacks, OmegaConf configs) and fairseq
-checkpoints (SoCodec's HuBERT: Namespace or plain cfg, task state with fairseq Dictionaries: UPSTREAM_DATA).
+Released formats this is meant to cover, as the upstream savers and loaders show them (the released files are not
+here to load; a Lightning 2.6 checkpoint with OmegaConf and Namespace hyper-parameters was loaded): state dicts
+(EnCodec, DAC, Vocos, SNAC, SpeechTokenizer, FACodec, FunCodec, HiFi-Codec, TiCodec), dicts of them beside
+optimiser states and plain metadata (BigCodec, AudioDec, HILCodec, LLM-Codec and SQ-Codec with argparse
+Namespaces), Lightning checkpoints (WavTokenizer, Language-Codec, SemantiCodec: hyper-parameters, callbacks,
+OmegaConf configs) and fairseq checkpoints (SoCodec's HuBERT: Namespace or plain cfg, task state with fairseq
+Dictionaries: UPSTREAM_DATA).
 
 `mark_verified` records the files codecfake.weights checked (sha256 or lock record); `CodecWrapper.load` refuses any
 other file. That check only detects change: it never unlocks more than the allowlist. Torch is imported lazily: the
