@@ -130,7 +130,11 @@ def _latest_checkpoint(folder: Path, expected: str) -> dict | None:
     paths = sorted(folder.glob("epoch_*.pt"))
     if not paths:
         return None
-    checkpoint = torch_load(paths[-1], "training checkpoint")
+    try:
+        checkpoint = torch_load(paths[-1], "training checkpoint")
+    except UserError as err:  # planted, or written by a codecfake that still pickled numpy RNG states
+        raise UserError(f"{err}; nothing in it was run. If it is your own older checkpoint, delete {folder} to "
+                        f"train from the start") from err
     if isinstance(checkpoint, dict) and checkpoint.get("fingerprint") == expected:
         return checkpoint
     print(f"removing {len(paths)} checkpoint(s) in {folder}: they belong to another spec or data", file=sys.stderr)
