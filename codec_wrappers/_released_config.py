@@ -1,4 +1,4 @@
-"""The registry's architecture (resources/arch/) checked against the configuration a checkpoint ships with.
+"""The registry entry's architecture checked against the configuration a checkpoint ships with.
 
 A released checkpoint carries its own hyper-parameters. Loading it through the upstream loader uses those, so a
 registry entry that describes another model would go unnoticed: random-weights tests would then exercise an
@@ -27,7 +27,7 @@ def check(codec_name: str, arch: dict, released: dict, source) -> None:
     if found:
         listed = "; ".join(f"{key}: registry {want!r}, checkpoint {got!r}" for key, (want, got) in found.items())
         raise ValueError(f"{codec_name}: the checkpoint's configuration ({source}) differs from the registry's "
-                         f"architecture file: {listed}")
+                         f"architecture: {listed}")
 
 
 def _normal(value):

@@ -3,7 +3,7 @@
 Both repositories ship the same loader and README usage: `from_pretrained0802(config.yaml, model.ckpt)` builds the
 feature extractor / backbone / head named under `model.init_args` of a Lightning training config and loads the
 checkpoint's matching weights; `encode_infer(wav [B, T], bandwidth_id=tensor([0]))` gives features and codes,
-`decode(features, bandwidth_id=...)` the waveform. Only the model class differs. The registry's architecture file
+`decode(features, bandwidth_id=...)` the waveform. Only the model class differs. The registry entry's architecture
 holds exactly those three `init_args` entries.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ class VocosTokenizerWrapper(CodecWrapper):
     def model_class(self):
         """The upstream model class with `from_hparams0802` / `from_pretrained0802`."""
 
-    @cached_property  # read once from the registry's architecture file
+    @cached_property  # read once from the registry entry's architecture
     def hop_length(self) -> int:
         return int(self.entry.architecture_params()["head"]["init_args"]["hop_length"])
 

@@ -57,7 +57,7 @@ class CodecWrapper(ABC):
 
     @abstractmethod
     def build(self, arch: dict) -> torch.nn.Module:
-        """The model's architecture from its hyper-parameters (resources/arch/), with untrained weights."""
+        """The model's architecture from its hyper-parameters (the entry's `architecture`), with untrained weights."""
 
     @abstractmethod
     def load_pretrained(self, arch: dict, files: dict[str, Path]) -> torch.nn.Module:

@@ -27,7 +27,7 @@ from codec_wrappers.base import CodecWrapper
 class FACodecWrapper(CodecWrapper):
     requires = ("models", "pyworld")  # pyworld: ns3_codec imports it; tells Amphion's `models` from HILCodec's
 
-    @cached_property  # read once from the registry's architecture file
+    @cached_property  # read once from the registry entry's architecture
     def hop_length(self) -> int:
         return int(torch.tensor(self.entry.architecture_params()["encoder"]["up_ratios"]).prod())
 

@@ -42,7 +42,7 @@ PROBE_SECONDS = 3.0
 class FunCodecWrapper(CodecWrapper):
     requires = ("funcodec",)
 
-    @cached_property  # read once from the registry's architecture file
+    @cached_property  # read once from the registry entry's architecture
     def hop_length(self) -> int:
         return int(self.entry.architecture_params()["quantizer_conf"]["encoder_hop_length"])
 

@@ -43,7 +43,7 @@ def vqvae(config: Path, checkpoint: Path):
 class HiFiCodecWrapper(CodecWrapper):
     requires = ("academicodec",)
 
-    @cached_property  # read once from the registry's architecture file
+    @cached_property  # read once from the registry entry's architecture
     def hop_length(self) -> int:
         rates = self.entry.architecture_params()["upsample_rates"]
         return int(torch.tensor(rates).prod())

@@ -28,7 +28,7 @@ class HILCodecWrapper(CodecWrapper):
     requires = ("models", "utils", "functional", "optim")  # what `models` imports; the last two tell it from Amphion
     causal = True
 
-    @cached_property  # read once from the registry's architecture file
+    @cached_property  # read once from the registry entry's architecture
     def hop_length(self) -> int:
         return int(torch.tensor(self.entry.architecture_params()["strides"]).prod())
 

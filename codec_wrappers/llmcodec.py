@@ -35,7 +35,7 @@ def mscodec(arch: dict, tables: dict[str, Path]):
 class LLMCodecWrapper(CodecWrapper):
     requires = ("codec",)
 
-    @cached_property  # read once from the registry's architecture file
+    @cached_property  # read once from the registry entry's architecture
     def hop_length(self) -> int:
         return int(torch.tensor(self.entry.architecture_params()["encoder_rates"]).prod())
 

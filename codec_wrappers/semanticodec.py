@@ -38,7 +38,7 @@ ATTENTION_SHARPNESS = 16.0
 class SemantiCodecWrapper(CodecWrapper):
     requires = ("semanticodec",)
 
-    @cached_property  # read once from the registry's architecture file
+    @cached_property  # read once from the registry entry's architecture
     def hop_length(self) -> int:
         """Samples per token frame (a frame is one semantic and one acoustic token)."""
         return 2 * self.sample_rate // int(self.entry.architecture_params()["token_rate"])

@@ -11,7 +11,7 @@ and declares it as `delay_samples`, which the job removes.
 The analyzer's constructor loads its frozen HuBERT (fairseq, chinese-hubert-large) from the fixed relative path
 ckpts/chinese-hubert-large-fairseq-ckpt.pt, so the model is built inside a folder holding that file. A random build
 has no such file: there, fairseq's checkpoint loader is replaced by a freshly initialised fairseq HubertModel of the
-same configuration (resources/arch), the model that checkpoint would load into.
+same configuration (the registry entry's architecture), the model that checkpoint would load into.
 """
 from __future__ import annotations
 

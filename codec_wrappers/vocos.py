@@ -21,9 +21,6 @@ from codec_wrappers.encodec import (
     randomize_encodec,
 )
 
-#: The repository root: `arch["encodec"]` names an architecture file relative to it, like the registry does.
-REPO = Path(__file__).resolve().parents[1]
-
 
 class VocosWrapper(CodecWrapper):
     requires = ("vocos", "encodec")
@@ -43,11 +40,8 @@ class VocosWrapper(CodecWrapper):
             with mock.patch("vocos.feature_extractors.EncodecModel.encodec_model_24khz", factory):
                 return Vocos.from_hparams(str(config))
 
-    def _encodec_arch(self, arch: dict) -> dict:
-        return yaml.safe_load((REPO / arch["encodec"]).read_text())
-
     def build(self, arch):
-        return self._from_hparams(arch, build_encodec(self._encodec_arch(arch)))
+        return self._from_hparams(arch, build_encodec(arch["encodec"]))
 
     def randomize(self, model, seed):
         """Randomize EnCodec (encodec.randomize_encodec), copy its codebooks into the table Vocos embeds codes with
@@ -62,7 +56,7 @@ class VocosWrapper(CodecWrapper):
                                   skip=set(extractor.encodec.modules()))
 
     def load_pretrained(self, arch, files):
-        encodec_model = load_encodec_checkpoint(self._encodec_arch(arch), files["encodec"])
+        encodec_model = load_encodec_checkpoint(arch["encodec"], files["encodec"])
         model = self._from_hparams(arch, encodec_model)
         state = torch.load(files["model"], map_location="cpu")
         state.update({"feature_extractor.encodec." + k: v for k, v in encodec_model.state_dict().items()})

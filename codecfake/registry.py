@@ -5,6 +5,7 @@ entry here plus its wrapper module and env file.
 """
 from __future__ import annotations
 
+import copy
 import importlib
 import importlib.util
 from dataclasses import dataclass, field
@@ -37,14 +38,13 @@ class CodecEntry:
     env: str
     sample_rate: int
     settings: dict = field(default_factory=dict)
-    architecture: str | None = None
+    architecture: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
 
     def architecture_params(self) -> dict:
-        """Hyper-parameters of the model, read from the registry's architecture file."""
-        if self.architecture is None:
-            return {}
-        return yaml.safe_load((RESOURCES.parent / self.architecture).read_text()) or {}
+        """The model's hyper-parameters, written in the entry itself (so a codec needs no file beyond its wrapper,
+        env and entry); a copy, so a wrapper that edits it cannot change the registry."""
+        return copy.deepcopy(self.architecture)
 
     def wrapper_class(self):
         module = importlib.import_module(f"codec_wrappers.{self.wrapper}")
@@ -95,6 +95,9 @@ def _load(folder: str) -> dict[str, CodecEntry]:
         for name, fields in (yaml.safe_load(path.read_text()) or {}).items():
             if name in table:
                 raise ValueError(f"{path}: codec {name!r} is registered twice")
+            if not isinstance(fields.get("architecture", {}), dict):
+                raise ValueError(f"{path}: {name}'s `architecture` is the model's hyper-parameters, written in the "
+                                 f"entry, not {fields['architecture']!r}")
             table[name] = CodecEntry(protocol_name=name, **fields)
     return table
 
