@@ -15,7 +15,6 @@ def _resources() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "resources"
 
 
-#: The one accessor of the fixed data (codec registry, taxonomy vocabularies, architectures, CM presets, corpus
-#: sources): every reader joins its file to this folder. Registry entries name files as `resources/...`, so they
-#: resolve against its parent.
+#: The one accessor of the fixed data (codec registry, taxonomy vocabularies, CM presets, corpus sources): every
+#: reader joins its file to this folder.
 RESOURCES = _resources()
