@@ -45,6 +45,9 @@ def test_the_papers_31_carry_table_iii_row_for_row():
 def test_entry_is_complete(entry):
     assert (REPO / entry.env).is_file(), f"{entry.protocol_name}: env file {entry.env} missing"
     assert (REPO / "codec_wrappers" / f"{entry.wrapper}.py").is_file()
+    # One family name for its three files, so what covers it (tests/parity/test_<family>.py, run in that env by
+    # tests/harness) is found by name, not listed anywhere.
+    assert entry.env == f"envs/{entry.wrapper}.yaml", f"{entry.protocol_name}: env and wrapper name one family"
     assert isinstance(entry.architecture, dict), f"{entry.protocol_name}: `architecture` is written in the entry"
     assert entry.sample_rate in (16000, 22050, 24000, 32000, 44100, 48000)
     assert entry.weights, f"{entry.protocol_name}: no weights source"
