@@ -46,3 +46,51 @@ def test_model_name_must_match_our_checkpoint(checkpoint, tmp_path, capsys):
     assert "is a checkpoint of aasist, not mel_lcnn" in capsys.readouterr().err
     assert main(["detect", "--model", "nonsense", "--checkpoint", str(checkpoint[0]), str(tmp_path / "a.wav")]) == 2
     assert "unknown model 'nonsense'" in capsys.readouterr().err
+
+
+def _as_reference_module(monkeypatch, cls):
+    """`cls` pickled under the reference's module name `model` (as Codecfake's released files name theirs)."""
+    import sys
+    import types
+
+    module = types.ModuleType("model")
+    cls.__module__, cls.__qualname__, module.W2VAASIST = "model", "W2VAASIST", cls
+    monkeypatch.setitem(sys.modules, "model", module)
+
+
+def test_a_listed_data_parallel_module_is_read_by_allowlist_and_unwrapped(tmp_path, monkeypatch):
+    """Codecfake's vocoder_w2v2aasist file is a pickled nn.DataParallel around model.W2VAASIST: read with the
+    classes as inert records (none imported or run), its `module.` prefix dropped; a listed sha256 does not let a
+    file name anything else."""
+    import hashlib
+
+    from codecfake import checkpoint
+    from codecfake.errors import UserError
+
+    class W2VAASIST(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.LL = torch.nn.Linear(4, 2)
+
+    _as_reference_module(monkeypatch, W2VAASIST)
+    torch.manual_seed(0)
+    inner = W2VAASIST()
+    path = tmp_path / "anti-spoofing_feat_model.pt"
+    torch.save(torch.nn.DataParallel(inner), path)
+    listed = {hashlib.sha256(path.read_bytes()).hexdigest()}
+    monkeypatch.setattr(checkpoint, "entry_for_digest", lambda digest: (
+        ("reference", {"format": "pickled_module", "model": "w2v2_aasist"}) if digest in listed else None))
+    read = checkpoint.read_checkpoint(path)
+    assert read.released_name == "reference" and set(read.state) == {"LL.weight", "LL.bias"}
+    assert all(torch.equal(read.state[k], v) for k, v in inner.state_dict().items())
+
+    class Planted:
+        def __reduce__(self):
+            return open, (str(tmp_path / "ran"), "w")
+
+    inner.LL.planted = Planted()
+    torch.save(torch.nn.DataParallel(inner), path)
+    listed.add(hashlib.sha256(path.read_bytes()).hexdigest())
+    with pytest.raises(UserError, match=f"{path}: not a released reference module that loads without running code"):
+        checkpoint.read_checkpoint(path)
+    assert not (tmp_path / "ran").exists()
