@@ -15,6 +15,8 @@ from codecfake.quality import utmos
 from codecfake.quality.utmos_weights import UtmosUnavailable, checkpoint_path, fetch_checkpoint
 
 REVISION = "4f2447e519df3b88567b45583d3500006729502b"
+#: The schema's default pin of utmos_state_dict.pt (config.schema.yaml, quality.utmos.sha256).
+FULL_SHA256 = "21b98001a7d5164d562a40d76aff80ae996deeabe4473c3a6786d1c591c2cc47"
 
 
 def tiny_ssl():
@@ -79,7 +81,9 @@ def test_batched_scores_keep_input_order_and_match_single_file_scores(tmp_path, 
     assert np.all(np.isfinite(batched)) and len(set(np.round(single, 6))) == len(paths)
     # padding only reaches wav2vec's first GroupNorm: a small shift, never a reordering of files
     assert np.allclose(batched, single, atol=0.05)
-    assert np.argsort(batched).tolist() == np.argsort(single).tolist()
+    # batches are made by length, so the files' order must not change a score: each score follows its own file
+    backwards = utmos.score_files(tiny_model, paths[::-1], batch_items=4)[::-1]
+    assert np.allclose(backwards, batched, atol=1e-6)
 
 
 def test_scoring_refuses_audio_that_is_not_16k(tmp_path, tiny_model):
@@ -105,7 +109,7 @@ def test_unpinned_revision_and_wrong_file_are_refused(tmp_path):
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"not the checkpoint")
     with pytest.raises(UserError, match="does not match"):
-        fetch_checkpoint(tmp_path, "Blinorot/UTMOS-PyTorch", REVISION, "utmos_state_dict.pt", "21b98001")
+        fetch_checkpoint(tmp_path, "Blinorot/UTMOS-PyTorch", REVISION, "utmos_state_dict.pt", FULL_SHA256)
 
 
 def test_a_state_dict_that_is_not_utmos_is_refused(tmp_path):
