@@ -5,7 +5,7 @@ Loading follows the repository's inference.py: the checkpoint folder's config ya
 `SoundStream(**config.generator.config)` -> `load_state_dict(torch.load(checkpoint))`, a plain state dict (read
 here with `weights_only=True`, loaded strictly). SoundStream's constructor fetches its HuBERT teacher with
 `AutoModel.from_pretrained` only for the checkpoint to overwrite every one of its weights (`semantic_model.*`), so the
-wrapper hands it a HubertModel built from the architecture file instead: nothing is downloaded.
+wrapper hands it a HubertModel built from the registry entry's architecture instead: nothing is downloaded.
 
 Inference follows inference.py's process_audio: the waveform times the config's audio_norm_scale (0.95),
 `encode(wav[1, 1, T], target_bw)`, `decode(codes)`, one utterance at a time (encode's re-padding branch below only
@@ -40,7 +40,7 @@ class XcodecWrapper(CodecWrapper):
     requires = ("models", "quantization", "descriptaudiocodec")  # the last one tells it from other `models`
     batching = False  # codec() runs one utterance at a time, as upstream's encode requires
 
-    @cached_property  # read once from the registry's architecture file
+    @cached_property  # read once from the registry entry's architecture
     def hop_length(self) -> int:
         return int(torch.tensor(self.entry.architecture_params()["generator"]["ratios"]).prod())
 
