@@ -70,17 +70,6 @@ wildcard_constraints:
     **plan.wildcard_constraints(),
 
 
-rule all:
-    input:
-        plan.protocols(),
-        plan.manifests(),
-        cmplan.targets(),
-        quality.targets(),
-        tplan.targets(),
-        export_files,
-        export_dirs,
-
-
 include: "rules/corpus.smk"
 include: "rules/weights.smk"
 include: "rules/resynth.smk"
@@ -89,3 +78,17 @@ include: "rules/cm.smk"
 include: "rules/quality.smk"
 include: "rules/trace.smk"
 include: "rules/export.smk"
+
+
+# The default target, after the rules whose outputs it names (rules.<name>.output: each path is written once, in
+# the rule that makes it).
+rule all:
+    default_target: True
+    input:
+        expand(rules.cors_protocol.output.protocol, split=plan.splits),
+        expand(rules.cors_protocol.output.manifest, split=plan.splits),
+        cmplan.targets(),
+        quality.targets(),
+        tplan.targets(),
+        export_files,
+        export_dirs,

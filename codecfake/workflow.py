@@ -13,6 +13,7 @@ from pathlib import Path
 
 from codecfake import registry
 from codecfake.errors import UserError
+from codecfake.registry import BONAFIDE
 from codecfake.shard import shard_name
 from codecfake.split import SPLITS
 
@@ -33,6 +34,8 @@ def results_folder(value: str) -> str:
 
 
 class Plan:
+    splits = SPLITS
+
     def __init__(self, config: dict, basedir: str | Path):
         self.config = config
         self.basedir = Path(basedir)
@@ -56,8 +59,13 @@ class Plan:
     def shard_tables(self, subset: str, split: str, kind: str = "tsv") -> list[str]:
         return [self.path(f"shards/{subset}/{split}/{shard}.{kind}") for shard in self.shards(split)]
 
-    def codec_tables(self, split: str, kind: str = "tsv") -> list[str]:
-        return [table for codec in self.codecs for table in self.shard_tables(codec, split, kind)]
+    @property
+    def subsets(self) -> list[str]:
+        """What the shard jobs write, one subset each: bona fide, then the codecs in config order."""
+        return [BONAFIDE, *self.codecs]
+
+    def subset_pattern(self) -> str:
+        return "|".join(re.escape(s) for s in self.subsets)
 
     def wildcard_constraints(self) -> dict[str, str]:
         return {"codec": "|".join(re.escape(c) for c in self.codecs) or "(?!)",
@@ -103,32 +111,28 @@ class Plan:
                            entry.architecture_params(), "sample_rate": entry.sample_rate,
                            "mode": self.config["weights"]}, sort_keys=True)
 
-    def weights_inputs(self, codec: str) -> list[str]:
-        if self.config["weights"] != "pretrained":
-            return []
-        return [f"{self.config['weights_dir']}/checksums/{codec}.tsv"]
+    @property
+    def pretrained(self) -> bool:
+        """Whether codec jobs wait for fetched, verified checkpoints (rule fetch_codec_weights)."""
+        return self.config["weights"] == "pretrained"
 
     def resynth_gpus(self) -> int:
         return 1 if self.config["device"] == "cuda" else 0
 
-    # -- targets --------------------------------------------------------------------------------------------
-    def protocols(self) -> list[str]:
-        return [self.path(f"protocols/CoRS_{split}.txt") for split in SPLITS]
 
-    def manifests(self) -> list[str]:
-        return [self.path(f"manifests/cors_{split}.tsv") for split in SPLITS]
-
-
-def parent_of(kind: str, key: str | int, levels: int = 1):
+def parent_of(kind: str, key: str | int, levels: int = 1, default: str | None = None):
     """A rule param function: the folder `levels` up from the job's input or output `key` (a name or an index;
-    the first file of a list). Rules derive the folders a step needs from the job's own files, never from a
-    hard-coded path prefix (`snakemake --lint`), so a step sees its files wherever Snakemake puts them; each rule's
-    shell quotes it (`:q`), like every path and config value."""
+    the first file of a list), or `default` where that list is empty for the job. Rules derive the folders a step
+    needs from the job's own files, never from a hard-coded path prefix (`snakemake --lint`), so a step sees its
+    files wherever Snakemake puts them; each rule's shell quotes it (`:q`), like every path and config value. It is
+    the rules' one way to name a folder."""
 
     def param(wildcards, input, output):
         files = input if kind == "input" else output
         path = files[key] if isinstance(key, int) else getattr(files, key)
         if not isinstance(path, str):
+            if not path and default is not None:
+                return default
             path = path[0]
         return str(Path(path).parents[levels - 1])
 

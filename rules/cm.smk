@@ -8,8 +8,8 @@ wildcard_constraints:
 
 rule cm_select:
     input:
-        train=f"{R}/manifests/cors_train.tsv",
-        dev=f"{R}/manifests/cors_dev.tsv",
+        train=expand(rules.cors_protocol.output.manifest, split="train"),
+        dev=expand(rules.cors_protocol.output.manifest, split="dev"),
         external=lambda w: cmplan.external_inputs(w.cm),
     output:
         spec=f"{R}/cm/{{cm}}/spec.json",
@@ -51,7 +51,7 @@ rule cm_train:
     params:
         out_dir=parent_of("output", "model"),
         device=cmplan.device,
-        cache=lambda w, input: (os.path.dirname(input.ssl[0]) if input.ssl else f"{config['weights_dir']}/ssl"),
+        cache=parent_of("input", "ssl", default=f"{config['weights_dir']}/ssl"),
     shell:
         "python -m codecfake step cm-train --spec {input.spec:q} --train {input.train:q} --dev {input.dev:q}"
         " --out-dir {params.out_dir:q} --device {params.device:q} --cache-dir {params.cache:q} --threads {threads}"
@@ -118,8 +118,8 @@ rule cm_evaluate:
 
 rule cm_tables:
     input:
-        eer=cmplan.metrics("eer"),
-        confusion=cmplan.metrics("confusion"),
+        eer=expand(rules.cm_evaluate.output.eer, cm=cmplan.names, eval_set=cmplan.eval_sets),
+        confusion=expand(rules.cm_evaluate.output.confusion, cm=cmplan.names, eval_set=cmplan.eval_sets),
     output:
         eer=report(cmplan.path("eval/eer.tsv"), caption="../report/cm_eer.rst", category="Countermeasures"),
         confusion=report(
@@ -136,9 +136,9 @@ rule cm_tables:
 
 rule cm_report:
     input:
-        eer=cmplan.path("eval/eer.tsv"),
-        scores=cmplan.scores(),
-        train_sets=cmplan.train_sets(),
+        eer=expand(rules.cm_tables.output.eer),
+        scores=expand(rules.cm_score.output[0], cm=cmplan.names, eval_set=cmplan.eval_sets),
+        train_sets=expand(rules.cm_select.output.train, cm=cmplan.names),
         quality=cmplan.quality_inputs(),
     output:
         taxonomy=report(

@@ -7,8 +7,8 @@ if export_files:
 
     rule export:
         input:
-            plan.protocols(),
-            plan.manifests(),
+            expand(rules.cors_protocol.output.protocol, split=plan.splits),
+            expand(rules.cors_protocol.output.manifest, split=plan.splits),
             quality.cards() if quality.settings["enabled"] else [],
         output:
             export_files + [directory(d) for d in export_dirs],

@@ -1,12 +1,11 @@
-# Shard tables of one split -> CoRS protocol (published CodecFake+ format) + manifest of its 16 kHz files.
+# Subset tables of one split -> CoRS protocol (published CodecFake+ format) + manifest of its 16 kHz files.
 
 
 rule cors_protocol:
     input:
-        bonafide=lambda w: plan.shard_tables("bonafide", w.split),
-        codecs=lambda w: plan.codec_tables(w.split),
-        rejects=lambda w: plan.shard_tables("bonafide", w.split, "rejects.tsv")
-        + plan.codec_tables(w.split, "rejects.tsv"),
+        bonafide=expand(rules.subset_tables.output.table, subset="bonafide", allow_missing=True),
+        codecs=expand(rules.subset_tables.output.table, subset=plan.codecs, allow_missing=True),
+        rejects=expand(rules.subset_tables.output.rejects, subset=plan.subsets, allow_missing=True),
     output:
         protocol=f"{R}/protocols/CoRS_{{split}}.txt",
         manifest=f"{R}/manifests/cors_{{split}}.tsv",

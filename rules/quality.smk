@@ -1,5 +1,5 @@
 # Quality and artifact analysis, dataset statistics, provenance cards; every table and figure goes in the report.
-#   shard tables -> scores/{subset}/{split} (+ utmos/{subset}/{split}) -> metrics.tsv -> figures/{metric}.png
+#   subset tables -> scores/{subset}/{split} (+ utmos/{subset}/{split}) -> metrics.tsv -> figures/{metric}.png
 #   manifests -> stats.tsv, artifacts.tsv + artifact_pairs.tsv + figures/residual_examples.png
 #   shard tables -> audio/{subset}/{split}/provenance.json -> provenance.tsv
 # One scoring job per (subset, split): the DAG grows with codecs x splits, never with utterances.
@@ -7,14 +7,14 @@
 
 rule quality_scores:
     input:
-        bonafide=lambda w: plan.shard_tables("bonafide", w.split),
-        codec=lambda w: quality.codec_tables(w.subset, w.split),
+        bonafide=expand(rules.subset_tables.output.table, subset="bonafide", allow_missing=True),
+        codec=rules.subset_tables.output.table,
     output:
         f"{R}/quality/scores/{{subset}}/{{split}}.tsv",
     log:
         f"{R}/logs/quality/scores/{{subset}}/{{split}}.log",
     wildcard_constraints:
-        subset=quality.subset_pattern(),
+        subset=plan.subset_pattern(),
     conda:
         "../envs/quality.yaml"
     threads: config["threads"]
@@ -22,7 +22,7 @@ rule quality_scores:
         mem_mb=4000,
         runtime=600,
     params:
-        results=parent_of("input", "bonafide", levels=4),
+        results=parent_of("input", "bonafide", levels=3),
         metrics=quality.settings["metrics"],
         batch=quality.settings["dnsmos_batch"],
     shell:
@@ -47,15 +47,15 @@ rule fetch_utmos_weights:
 
 rule utmos_scores:
     input:
-        bonafide=lambda w: plan.shard_tables("bonafide", w.split),
-        codec=lambda w: quality.codec_tables(w.subset, w.split),
+        bonafide=expand(rules.subset_tables.output.table, subset="bonafide", allow_missing=True),
+        codec=rules.subset_tables.output.table,
         checkpoint=quality.utmos_inputs(),
     output:
         f"{R}/quality/utmos/{{subset}}/{{split}}.tsv",
     log:
         f"{R}/logs/quality/utmos/{{subset}}/{{split}}.log",
     wildcard_constraints:
-        subset=quality.subset_pattern(),
+        subset=plan.subset_pattern(),
     conda:
         "../envs/quality.yaml"
     threads: config["threads"]
@@ -64,7 +64,7 @@ rule utmos_scores:
         mem_mb=8000,
         runtime=600,
     params:
-        results=parent_of("input", "bonafide", levels=4),
+        results=parent_of("input", "bonafide", levels=3),
         model=quality.utmos_model_args(),
         device=config["device"],
         batch=quality.settings["utmos"],
@@ -124,7 +124,7 @@ rule quality_figures:
 
 rule artifact_analysis:
     input:
-        quality.artifact_manifest(),
+        expand(rules.cors_protocol.output.manifest, split=quality.settings["artifacts"]["split"]),
     output:
         groups=report(
             f"{R}/quality/artifacts.tsv",
@@ -166,8 +166,8 @@ rule artifact_analysis:
 
 rule dataset_stats:
     input:
-        manifests=plan.manifests(),
-        rejects=[f"{R}/manifests/rejects_{split}.tsv" for split in ("train", "dev", "eval")],
+        manifests=expand(rules.cors_protocol.output.manifest, split=plan.splits),
+        rejects=expand(rules.cors_protocol.output.rejects, split=plan.splits),
     output:
         report(
             f"{R}/quality/stats.tsv",
@@ -181,9 +181,10 @@ rule dataset_stats:
     conda:
         "../envs/core.yaml"
     params:
+        splits=plan.splits,
         codecs=plan.codecs,
     shell:
-        "python -m codecfake step dataset-stats --splits train dev eval --manifests {input.manifests:q}"
+        "python -m codecfake step dataset-stats --splits {params.splits:q} --manifests {input.manifests:q}"
         " --rejects {input.rejects:q} --codecs {params.codecs:q} --out {output:q} 2> {log:q}"
 
 
@@ -191,13 +192,13 @@ rule provenance_card:
     input:
         tables=lambda w: plan.shard_tables(w.subset, w.split),
         rejects=lambda w: plan.shard_tables(w.subset, w.split, "rejects.tsv"),
-        checksums=lambda w: quality.card_weights(w.subset),
+        checksums=lambda w: expand(rules.fetch_codec_weights.output, codec=quality.checksummed(w.subset)),
     output:
         f"{R}/audio/{{subset}}/{{split}}/provenance.json",
     log:
         f"{R}/logs/quality/provenance/{{subset}}/{{split}}.log",
     wildcard_constraints:
-        subset=quality.subset_pattern(),
+        subset=plan.subset_pattern(),
     conda:
         lambda w: quality.env(w.subset)
     params:

@@ -10,8 +10,8 @@ wildcard_constraints:
 
 rule trace_select:
     input:
-        train=f"{R}/manifests/cors_train.tsv",
-        dev=f"{R}/manifests/cors_dev.tsv",
+        train=expand(rules.cors_protocol.output.manifest, split="train"),
+        dev=expand(rules.cors_protocol.output.manifest, split="dev"),
     output:
         spec=f"{R}/trace/{{tracer}}/spec.json",
         train=f"{R}/trace/{{tracer}}/train.tsv",
@@ -24,8 +24,8 @@ rule trace_select:
         "../envs/cm.yaml"
     params:
         spec=lambda w: tplan.spec_json(w.tracer),
-        results=lambda w, input: os.path.dirname(os.path.dirname(input.train)),  # manifests/ is under results
-        out_dir=lambda w, output: os.path.dirname(output.spec),
+        results=parent_of("input", "train", levels=2),  # manifests/ is under results
+        out_dir=parent_of("output", "spec"),
     shell:
         "python -m codecfake step cm-select --spec {params.spec:q} --train-manifest {input.train:q}"
         " --dev-manifest {input.dev:q} --results-dir {params.results:q} --out-dir {params.out_dir:q} 2> {log:q}"
@@ -54,7 +54,7 @@ rule trace_train:
         mem_mb=tplan.resource("mem_mb", 32000),
         runtime=tplan.resource("train_runtime", 2880),
     params:
-        out_dir=lambda w, output: os.path.dirname(output.model),
+        out_dir=parent_of("output", "model"),
         device=tplan.device,
         cache=f"{config['weights_dir']}/ssl",
     shell:
@@ -74,7 +74,7 @@ rule trace_eval_set:
         "../envs/cm.yaml"
     params:
         spec=lambda w: tplan.cmplan.eval_set_json(w.trace_set),
-        results=lambda w, output: os.path.dirname(os.path.dirname(os.path.dirname(output[0]))),  # trace/sets/
+        results=parent_of("output", 0, levels=3),  # trace/sets/ is under results
     shell:
         "python -m codecfake step cm-eval-set --name {wildcards.trace_set:q} --spec {params.spec:q}"
         " --results-dir {params.results:q} --out {output:q} 2> {log:q}"

@@ -19,4 +19,4 @@ rule fetch_codec_weights:
 
 rule fetch_weights:
     input:
-        [f"{config['weights_dir']}/checksums/{codec}.tsv" for codec in plan.codecs],
+        expand(rules.fetch_codec_weights.output, codec=plan.codecs),

@@ -1,8 +1,8 @@
 """Incremental regeneration of a finished run: only what a change touches is scheduled again.
 
-Adding a codec schedules that codec's shard jobs and the per-split aggregates (protocol + manifest); changing one
-codec's settings or checkpoint revision in the registry reruns that codec only, through the `fingerprint` param
-of the resynthesis rule (Snakemake's params rerun trigger). The registry edits go to a private copy of the
+Adding a codec schedules that codec's shard jobs, its subset tables and the per-split aggregates (protocol +
+manifest); changing one codec's settings or checkpoint revision in the registry reruns that codec only, through the
+`fingerprint` param of the resynthesis rule (Snakemake's params rerun trigger). The registry edits go to a private copy of the
 workflow, never to the repository.
 """
 from __future__ import annotations
@@ -33,12 +33,14 @@ def _scheduled(finished, config=None) -> list[dict]:
 
 
 def _assert_only(jobs: list[dict], codec: str) -> None:
-    """The shard jobs of `codec` (one per split) and the protocol of every split; nothing else."""
+    """The shard jobs of `codec` and its subset tables (one each per split) and the protocol of every split;
+    nothing else."""
     per_codec = [j for j in jobs if "codec" in j["wildcards"] or "subset" in j["wildcards"]]
     others = [j for j in jobs if j not in per_codec]
     assert {(j["rule"], j["wildcards"].get("codec", j["wildcards"].get("subset"))) for j in per_codec} == \
-        {("resynthesize", codec)}, per_codec
-    assert sorted(j["wildcards"]["split"] for j in per_codec) == sorted(SPLITS)
+        {("resynthesize", codec), ("subset_tables", codec)}, per_codec
+    for rule in ("resynthesize", "subset_tables"):
+        assert sorted(j["wildcards"]["split"] for j in per_codec if j["rule"] == rule) == sorted(SPLITS), rule
     assert sorted((j["rule"], j["wildcards"].get("split")) for j in others) == \
         sorted(("cors_protocol", split) for split in SPLITS), others
 

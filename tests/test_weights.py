@@ -420,7 +420,9 @@ def test_a_forged_encodec_file_is_refused_by_step_resynth_pretrained(tmp_path, f
     out = tmp_path / "out"
     code = main(["step", "resynth", "--split-manifest", str(out / "split.tsv"), "--shard", "001of001",
                  "--results-dir", str(out), "--table", str(out / "t.tsv"), "--rejects", str(out / "r.tsv"),
-                 "--codec", name, "--weights", "pretrained", "--weights-dir", str(tmp_path / "w"), "--device", "cpu"])
+                 "--codec", name, "--weights", "pretrained", "--weights-dir", str(tmp_path / "w"), "--device", "cpu",
+                 "--format", "wav", "--seed", "0", "--batch-seconds", "5", "--batch-items", "16", "--chunk-seconds",
+                 "30", "--threads", "1"])
     assert code == 2
     assert f"sha256 {forged_digest} does not match the expected d7cc33bcf1aad7f2" in capsys.readouterr().err
     assert not path.exists() and not marker.exists() and not out.exists()

@@ -136,15 +136,6 @@ class CMPlan:
     def path(self, relative: str) -> str:
         return f"{self.results}/{relative}"
 
-    def scores(self) -> list[str]:
-        return [self.path(f"eval/scores/{cm}/{s}.tsv") for cm in self.cms for s in self.eval_sets]
-
-    def metrics(self, kind: str) -> list[str]:
-        return [self.path(f"eval/metrics/{cm}/{s}.{kind}.tsv") for cm in self.cms for s in self.eval_sets]
-
-    def train_sets(self) -> list[str]:
-        return [self.path(f"cm/{cm}/train.tsv") for cm in self.cms]
-
     def reports(self) -> list[str]:
         return [self.path(f"eval/{name}") for name in
                 ("eer.tsv", "confusion.tsv", "taxonomy_level.tsv", "heatmap_codec_level.png")]

@@ -116,8 +116,8 @@ def cmd_check_report(args) -> None:
 def _subset_inputs(p) -> None:
     p.add_argument("--subset", required=True, help="bonafide or a codec's protocol name")
     p.add_argument("--results-dir", required=True)
-    p.add_argument("--bonafide-tables", nargs="+", required=True, help="bona fide shard tables of the split")
-    p.add_argument("--codec-tables", nargs="*", default=[], help="the subset's shard tables (none for bonafide)")
+    p.add_argument("--bonafide-tables", nargs="+", required=True, help="bona fide tables of the split")
+    p.add_argument("--codec-tables", nargs="*", default=[], help="the subset's tables (not read for bonafide)")
     p.add_argument("--out", required=True)
 
 
@@ -126,9 +126,10 @@ def register(commands) -> None:
     step, fetch, check = commands.step, commands.fetch, commands.check
     p = step.add_parser("quality-score", help="full-reference metrics and DNSMOS of one subset x split")
     _subset_inputs(p)
-    p.add_argument("--metrics", nargs="*", default=["pesq_wb", "stoi", "mel_distance", "si_sdr", "dnsmos"])
-    p.add_argument("--dnsmos-batch", type=int, default=16)
-    p.add_argument("--threads", type=int, default=1, help="ONNX Runtime threads")
+    # No defaults of their own here or in utmos-score: the config's (config.schema.yaml) come through the rules.
+    p.add_argument("--metrics", nargs="*", required=True)
+    p.add_argument("--dnsmos-batch", type=int, required=True)
+    p.add_argument("--threads", type=int, required=True, help="ONNX Runtime threads")
     p.set_defaults(func=cmd_quality_score)
 
     p = step.add_parser("utmos-score", help="UTMOS22 strong learner scores of one subset x split")
@@ -139,10 +140,10 @@ def register(commands) -> None:
     p.add_argument("--sha256")
     p.add_argument("--label", default="", help="where the checkpoint came from, recorded in every row")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--batch-items", type=int, default=16)
-    p.add_argument("--batch-seconds", type=float, default=120.0)
+    p.add_argument("--device", required=True)
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--batch-items", type=int, required=True)
+    p.add_argument("--batch-seconds", type=float, required=True)
     p.set_defaults(func=cmd_utmos_score)
 
     p = fetch.add_parser("utmos-weights", help="download and verify the UTMOS checkpoint at a pinned hub commit")

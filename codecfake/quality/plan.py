@@ -6,7 +6,6 @@ DAG has (1 + codecs) x splits scoring and card jobs plus a handful of table/figu
 from __future__ import annotations
 
 import json
-import re
 
 from codecfake import registry
 from codecfake.quality.utmos_weights import checkpoint_path
@@ -31,18 +30,12 @@ class QualityPlan:
         self.utmos = self.settings["utmos"]
         self.plan = plan
         self.results = plan.results
-        self.subsets = [BONAFIDE, *plan.codecs]
+        self.subsets = plan.subsets
 
     def path(self, relative: str) -> str:
         return self.plan.path(relative)
 
-    def subset_pattern(self) -> str:
-        return "|".join(re.escape(s) for s in self.subsets)
-
     # -- inputs of the per-subset jobs --------------------------------------------------------------------------
-    def codec_tables(self, subset: str, split: str) -> list[str]:
-        return [] if subset == BONAFIDE else self.plan.shard_tables(subset, split)
-
     def env(self, subset: str) -> str:
         """The env a subset's card is written in: its codec's, whose package versions the card records."""
         return str(self.plan.basedir / self.env_file(subset))
@@ -50,8 +43,10 @@ class QualityPlan:
     def env_file(self, subset: str) -> str:
         return "envs/core.yaml" if subset == BONAFIDE else registry.get(subset).env
 
-    def card_weights(self, subset: str) -> list[str]:
-        return [] if subset == BONAFIDE else self.plan.weights_inputs(subset)
+    def checksummed(self, subset: str) -> list[str]:
+        """The codecs whose checkpoint checksums (rule fetch_codec_weights) a subset's card records: its own where
+        weights are pretrained, none for bona fide audio or random weights."""
+        return [subset] if subset != BONAFIDE and self.plan.pretrained else []
 
     def provenance_config(self, subset: str) -> str:
         """JSON of the settings that define the subset's audio: the card hashes it."""
@@ -59,9 +54,6 @@ class QualityPlan:
         if subset != BONAFIDE:
             data["codec"] = json.loads(self.plan.fingerprint(subset))
         return json.dumps(data, sort_keys=True)
-
-    def artifact_manifest(self) -> str:
-        return self.path(f"manifests/cors_{self.settings['artifacts']['split']}.tsv")
 
     # -- UTMOS -----------------------------------------------------------------------------------------------
     def utmos_checkpoint(self) -> str:
