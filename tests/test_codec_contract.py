@@ -25,6 +25,8 @@ non-strict xfail: it reports, it does not stop `make test-codecs`.
 """
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 import torch
@@ -45,20 +47,27 @@ MIN_ENVELOPE_CORRELATION = 0.1
 #: last block, 0.26 after); AudioDec 0.36 / 0.079; LLM-Codec 0.998 / 0.19 (its decoder adds noise, drawn alike under
 #: one seed, which drowns what random weights make of the input); ticodec_1g2r 0.70 / 0.86 (1g1r and 1g4r pass);
 #: SemantiCodec 0.90 / 0.11 (0.70 kbps; the diffusion noise, drawn alike under one seed, still dominates); SoCodec,
-#: not run (its env cannot be built here). Their randomize needs more work.
-BELOW_MARGINS = {"DAC", "BigCodec", "SQ-Codec", "AudioDec", "LLM-Codec", "ticodec_1g2r", "SemantiCodec", "SoCodec"}
+#: not run (its env cannot be built here); Vocos 0.16 on codec2's window but -0.04 on the synthetic utterance, and
+#: about 0 over longer speech: -0.03, -0.02, -0.01 on 4.5 s of codec2's recording from 0, 1 and 3 s (1.5 s windows
+#: every 0.5 s: -0.25 to 0.32, median 0.07), so its pass on codec2's window was the window's. Their randomize needs
+#: more work.
+BELOW_MARGINS = {"DAC", "BigCodec", "SQ-Codec", "AudioDec", "LLM-Codec", "ticodec_1g2r", "SemantiCodec", "SoCodec",
+                 "Vocos"}
+
+
+@pytest.fixture(scope="module", params=ENTRIES, ids=lambda e: e.protocol_name)
+def entry(request):
+    """One configuration; module-scoped, so pytest runs both tests of a configuration before the next one's."""
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def loaded():
-    cache = {}
-
-    def get(entry):
-        if entry.protocol_name not in cache:
-            cache[entry.protocol_name] = codec_loading.load(entry.protocol_name, weights="random", seed=0)
-        return cache[entry.protocol_name]
-
-    return get
+def codec(entry):
+    """The configuration's codec with seeded random weights, shared by its two tests and then released: one model
+    in memory at a time (SemantiCodec's three, held together, took the test process to 16.8 GB)."""
+    _importable_or_skip(entry)
+    yield codec_loading.load(entry.protocol_name, weights="random", seed=0)
+    gc.collect()
 
 
 def _importable_or_skip(entry):
@@ -75,10 +84,7 @@ def _wrapper_imports(entry) -> bool:
         return False
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.protocol_name)
-def test_contract(entry, loaded, speech_16k):
-    _importable_or_skip(entry)
-    codec = loaded(entry)
+def test_contract(entry, codec, speech_16k, speech_each):
     assert codec.sample_rate == entry.sample_rate
     model_rate = getattr(codec.model, "sample_rate", None)
     if model_rate is not None:
@@ -89,34 +95,33 @@ def test_contract(entry, loaded, speech_16k):
     assert abs(raw.shape[-1] - len(wave)) <= 2 * codec.hop_length + codec.delay_samples, \
         "decoded length is off by more than two frames: wrong native rate or hop"
 
-    other = speech_16k[::-1].copy() * 0.5
-    out, out_other = resynthesize_batch(codec, [wave, resample(other, TARGET_RATE, codec.sample_rate)],
-                                        [len(speech_16k), len(speech_16k)])
-    assert out.dtype == np.float32 and len(out) == len(speech_16k) == len(out_other)
-    assert np.isfinite(out).all() and np.isfinite(out_other).all()
-    assert np.abs(out).max() > 0, "silent output"
-    assert _rms(out - out_other) >= MIN_RELATIVE_DIFFERENCE * max(_rms(out), _rms(out_other)), \
-        "two different inputs give nearly the same output: the output does not depend on the input"
+    for source, speech in speech_each.items():
+        other = speech[::-1].copy() * 0.5
+        waves = [resample(x, TARGET_RATE, codec.sample_rate) for x in (speech, other)]
+        out, out_other = resynthesize_batch(codec, waves, [len(speech), len(speech)])
+        assert out.dtype == np.float32 and len(out) == len(speech) == len(out_other)
+        assert np.isfinite(out).all() and np.isfinite(out_other).all()
+        assert np.abs(out).max() > 0, f"silent output ({source} speech)"
+        assert _rms(out - out_other) >= MIN_RELATIVE_DIFFERENCE * max(_rms(out), _rms(out_other)), \
+            f"two different inputs give nearly the same output ({source} speech): it does not depend on the input"
 
 
-@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.protocol_name)
-def test_random_weights_output_follows_the_input(entry, loaded, speech_16k, request):
-    _importable_or_skip(entry)
+def test_random_weights_output_follows_the_input(entry, codec, speech_each, request):
     if entry.family in BELOW_MARGINS or entry.protocol_name in BELOW_MARGINS:
         request.applymarker(pytest.mark.xfail(reason=f"{entry.protocol_name}: random weights below the "
                                                      "input-dependence margins (BELOW_MARGINS)", strict=False))
-    codec = loaded(entry)
     silence = np.zeros(TARGET_RATE, np.float32)
     noise = (np.random.default_rng(1).standard_normal(TARGET_RATE) * 0.1).astype(np.float32)
-    out_silence, out_noise, out_speech = (_resynthesize(codec, x) for x in (silence, noise, speech_16k))
-    correlation = _correlation(out_silence, out_noise)
+    correlation = _correlation(_resynthesize(codec, silence), _resynthesize(codec, noise))
     assert not abs(correlation) > MAX_SILENCE_NOISE_CORRELATION, \
         f"outputs for silence and for noise correlate ({correlation:.5f}): the decoder ignores its input"
 
     frame = max(TARGET_RATE // 50, -(-codec.hop_length * TARGET_RATE // codec.sample_rate))
-    envelope = _correlation(_log_energy(speech_16k, frame), _log_energy(out_speech, frame))
-    assert envelope >= MIN_ENVELOPE_CORRELATION, \
-        f"the output's loudness does not follow the input's (log-energy correlation {envelope:.3f})"
+    envelopes = {source: _correlation(_log_energy(speech, frame), _log_energy(_resynthesize(codec, speech), frame))
+                 for source, speech in speech_each.items()}
+    assert min(envelopes.values()) >= MIN_ENVELOPE_CORRELATION, \
+        "the output's loudness does not follow the input's (log-energy correlation, by speech: " \
+        + ", ".join(f"{source} {value:.3f}" for source, value in envelopes.items()) + ")"
 
 
 def _resynthesize(codec, wave_16k: np.ndarray) -> np.ndarray:
