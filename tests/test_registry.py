@@ -93,3 +93,11 @@ def test_architecture_is_written_in_the_entry(tmp_path):
     (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": entry}))
     with pytest.raises(ValueError, match="z_16k's `architecture` is the model's hyper-parameters"):
         registry.codecs(tmp_path)
+
+
+def test_each_parity_test_is_named_after_a_registered_family():
+    """tests/harness finds a family's parity test by name (tests/parity/test_<family>.py, run in envs/<family>.yaml):
+    a parity file named after no family would never run."""
+    families = {entry.wrapper for entry in registry.codecs().values()}
+    parity = {path.stem.removeprefix("test_") for path in (REPO / "tests" / "parity").glob("test_*.py")}
+    assert parity <= families, f"parity tests named after no registered family: {sorted(parity - families)}"
