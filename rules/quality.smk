@@ -1,7 +1,7 @@
 # Quality and artifact analysis, dataset statistics, provenance cards; every table and figure goes in the report.
 #   subset tables -> scores/{subset}/{split} (+ utmos/{subset}/{split}) -> metrics.tsv -> figures/{metric}.png
 #   manifests -> stats.tsv, artifacts.tsv + artifact_pairs.tsv + figures/residual_examples.png
-#   shard tables -> audio/{subset}/{split}/provenance.json -> provenance.tsv
+#   subset tables -> audio/{subset}/{split}/provenance.json -> provenance.tsv
 # One scoring job per (subset, split): the DAG grows with codecs x splits, never with utterances.
 
 
@@ -190,8 +190,8 @@ rule dataset_stats:
 
 rule provenance_card:
     input:
-        tables=lambda w: plan.shard_tables(w.subset, w.split),
-        rejects=lambda w: plan.shard_tables(w.subset, w.split, "rejects.tsv"),
+        tables=rules.subset_tables.output.table,
+        rejects=rules.subset_tables.output.rejects,
         checksums=lambda w: expand(rules.fetch_codec_weights.output, codec=quality.checksummed(w.subset)),
     output:
         f"{R}/audio/{{subset}}/{{split}}/provenance.json",

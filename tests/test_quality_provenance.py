@@ -57,7 +57,7 @@ def test_pretrained_card_records_codec_weights_hashes_env_and_counts(tmp_path):
     assert "dl.fbaipublicfiles.com" in card["weights"]["sources"]["model"]["url"]
     canonical = json.dumps(config, sort_keys=True, separators=(",", ":")).encode()
     assert card["config_sha256"] == hashlib.sha256(canonical).hexdigest()
-    assert card["rows"] == {"files": 5, "hours": round(7.5 / 3600, 6), "rejects": 1, "shards": 2,
+    assert card["rows"] == {"files": 5, "hours": round(7.5 / 3600, 6), "rejects": 1,
                             "weights_in_tables": ["pretrained"]}
     packages = card["environment"]["packages"]
     assert packages["numpy"]["installed"] == np.__version__ and packages["numpy"]["pinned"].startswith("==")

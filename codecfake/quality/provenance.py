@@ -4,7 +4,7 @@ A folder of audio copied out of the results says nothing about how it was made. 
 codec configuration and architecture, where the weights came from and their sha256 (or that they were random,
 so the audio is not representative of the codec), the package versions of the env the job ran in (read with
 importlib.metadata in that env: the rule runs in the subset's own conda env), a hash of the config that defines
-the output, and row counts from the shard tables the jobs wrote.
+the output, and row counts (files, hours, rejects) from the tables the jobs wrote.
 """
 from __future__ import annotations
 
@@ -92,7 +92,6 @@ def _rows(tables: list[str], rejects: list[str]) -> dict:
     rejected = pd.concat([read_tsv(p) for p in rejects], ignore_index=True) if rejects else pd.DataFrame()
     seconds = pd.to_numeric(written["duration"]).sum() if len(written) else 0.0
     return {"files": len(written), "hours": round(float(seconds) / 3600, 6), "rejects": len(rejected),
-            "shards": len(tables),
             "weights_in_tables": sorted(set(written["weights"])) if "weights" in written else []}
 
 
