@@ -43,11 +43,11 @@ rule cm_train:
         f"{R}/logs/cm/train/{{cm}}.log",
     conda:
         "../envs/cm.yaml"
-    threads: cmplan.resource("threads", 4)
+    threads: cmplan.resource("threads")
     resources:
         gpu=cmplan.gpus(),
-        mem_mb=cmplan.resource("mem_mb", 32000),
-        runtime=cmplan.resource("train_runtime", 2880),
+        mem_mb=cmplan.resource("mem_mb"),
+        runtime=cmplan.resource("train_runtime"),
     params:
         out_dir=parent_of("output", "model"),
         device=cmplan.device,
@@ -85,11 +85,11 @@ rule cm_score:
         f"{R}/logs/cm/score/{{cm}}/{{eval_set}}.log",
     conda:
         "../envs/cm.yaml"
-    threads: cmplan.resource("threads", 4)
+    threads: cmplan.resource("threads")
     resources:
         gpu=cmplan.gpus(),
-        mem_mb=cmplan.resource("mem_mb", 32000),
-        runtime=cmplan.resource("score_runtime", 240),
+        mem_mb=cmplan.resource("mem_mb"),
+        runtime=cmplan.resource("score_runtime"),
     params:
         device=cmplan.device,
     shell:

@@ -48,11 +48,11 @@ rule trace_train:
         f"{R}/logs/trace/train/{{tracer}}.log",
     conda:
         "../envs/cm.yaml"
-    threads: tplan.resource("threads", 4)
+    threads: tplan.resource("threads")
     resources:
         gpu=tplan.gpus(),
-        mem_mb=tplan.resource("mem_mb", 32000),
-        runtime=tplan.resource("train_runtime", 2880),
+        mem_mb=tplan.resource("mem_mb"),
+        runtime=tplan.resource("train_runtime"),
     params:
         out_dir=parent_of("output", "model"),
         device=tplan.device,
@@ -98,11 +98,11 @@ rule trace_evaluate:
         f"{R}/logs/trace/evaluate/{{tracer}}/{{trace_set}}.log",
     conda:
         "../envs/cm.yaml"
-    threads: tplan.resource("threads", 4)
+    threads: tplan.resource("threads")
     resources:
         gpu=tplan.gpus(),
-        mem_mb=tplan.resource("mem_mb", 32000),
-        runtime=tplan.resource("eval_runtime", 240),
+        mem_mb=tplan.resource("mem_mb"),
+        runtime=tplan.resource("eval_runtime"),
     params:
         held_out=lambda w: tplan.held_out(w.tracer, w.trace_set),
         device=tplan.device,

@@ -94,8 +94,9 @@ class CMPlan:
         """gpu=1 for training and scoring unless the CMs run on CPU (so CPU runs schedule locally)."""
         return 0 if self.device == "cpu" else 1
 
-    def resource(self, key: str, default):
-        return (self.cm.get("resources") or {}).get(key, default)
+    def resource(self, key: str):
+        """`cm.resources.<key>`; its default lives in config.schema.yaml (validation fills it in)."""
+        return self.cm["resources"][key]
 
     # -- evaluation sets ---------------------------------------------------------------------------------------
     def eval_set_spec(self, name: str) -> dict:
@@ -147,7 +148,8 @@ class CMPlan:
 
     @property
     def ci(self) -> dict:
-        return {"bootstraps": 1000, "alpha": 5.0, **(self.cm.get("ci") or {})}
+        """`cm.ci`, defaults from config.schema.yaml."""
+        return self.cm["ci"]
 
     def quality_args(self) -> list[str]:
         """cm-report options of the optional predicted-quality filter (paper: UTMOS > 3.5), one list item per

@@ -79,8 +79,9 @@ class TracePlan:
     def gpus(self) -> int:
         return 0 if self.device == "cpu" else 1
 
-    def resource(self, key: str, default):
-        return (self.trace.get("resources") or {}).get(key, default)
+    def resource(self, key: str):
+        """`trace.resources.<key>`; its default lives in config.schema.yaml (validation fills it in)."""
+        return self.trace["resources"][key]
 
     def path(self, relative: str) -> str:
         return f"{self.results}/trace/{relative}"
