@@ -77,8 +77,12 @@ rule utmos_scores:
 
 rule quality_metrics:
     input:
-        scores=quality.scores(),
-        utmos=quality.utmos_tables(),
+        scores=expand(rules.quality_scores.output[0], split=plan.splits, subset=plan.subsets),
+        utmos=(
+            expand(rules.utmos_scores.output[0], split=plan.splits, subset=plan.subsets)
+            if quality.utmos["enabled"]
+            else []
+        ),
     output:
         report(
             f"{R}/quality/metrics.tsv",

@@ -82,14 +82,6 @@ class QualityPlan:
         return self.plan.resynth_gpus()
 
     # -- outputs ---------------------------------------------------------------------------------------------
-    def scores(self) -> list[str]:
-        return [self.path(f"quality/scores/{s}/{split}.tsv") for split in SPLITS for s in self.subsets]
-
-    def utmos_tables(self) -> list[str]:
-        if not self.utmos["enabled"]:
-            return []
-        return [self.path(f"quality/utmos/{s}/{split}.tsv") for split in SPLITS for s in self.subsets]
-
     def figure_metrics(self) -> list[str]:
         columns = [c for name in self.settings["metrics"] for c in METRIC_COLUMNS[name]]
         return columns + (["utmos"] if self.utmos["enabled"] else [])
