@@ -21,7 +21,10 @@ from codecfake import RESOURCES
 from tests.conftest import REPO
 
 #: The project folders and files a copy needs to import the registry and the wrappers and run the suites below.
-COPIED = ("codecfake", "codec_wrappers", "resources", "envs", "tests", "configs", "requirements", "rules", "benchmarks")
+#: The registry folder, wherever codecfake.RESOURCES puts it in this checkout.
+REGISTRY = (RESOURCES / "codecs").relative_to(REPO)
+COPIED = tuple(dict.fromkeys(("codecfake", "codec_wrappers", REGISTRY.parts[0], "envs", "tests", "configs",
+                              "requirements", "rules", "benchmarks")))
 FILES = ("pyproject.toml", "config.schema.yaml", "config.yaml", "Snakefile")
 #: Every suite that checks each registered codec, run whole: the registry and its pins, the released
 #: configurations, the env files, checkpoint verification and loading, the codec contract.
@@ -131,7 +134,7 @@ def add_toy_family(tmp_path, decoder_input: str = "lambda codes: codes"):
     added = {
         "codec_wrappers/toycodec.py": WRAPPER.replace("lambda codes: codes", decoder_input),
         "envs/toycodec.yaml": ENV,
-        "resources/codecs/toycodec.yaml": ENTRY,
+        f"{REGISTRY}/toycodec.yaml": ENTRY,
     }
     for path, text in added.items():
         (copy / path).write_text(textwrap.dedent(text))
