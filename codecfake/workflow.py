@@ -100,6 +100,7 @@ class Plan:
         return ["--vctk", corpus["root"], "--mic", corpus["mic"]]
 
     # -- codecs -------------------------------------------------------------------------------------------
+    @cache  # asked once per shard job, like fingerprint
     def env(self, codec: str) -> str:
         return str(self.basedir / registry.get(codec).env)
 
