@@ -56,8 +56,17 @@ class Plan:
         count = self.config["shards"][split]
         return [shard_name(index, count) for index in range(count)]
 
-    def shard_tables(self, subset: str, split: str, kind: str = "tsv") -> list[str]:
-        return [self.path(f"shards/{subset}/{split}/{shard}.{kind}") for shard in self.shards(split)]
+    def shard_outputs(self, rules, key: str):
+        """An input function: output `key` (table, rejects) of every shard job of the subset and split, by the
+        pattern of the rule that writes it (rules.bonafide_16k, rules.resynthesize): the path lives there only."""
+
+        def files(wildcards) -> list[str]:
+            producer = rules.bonafide_16k if wildcards.subset == BONAFIDE else rules.resynthesize
+            pattern = str(getattr(producer.output, key))
+            return [pattern.format(codec=wildcards.subset, split=wildcards.split, shard=shard)
+                    for shard in self.shards(wildcards.split)]
+
+        return files
 
     @property
     def subsets(self) -> list[str]:

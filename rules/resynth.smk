@@ -57,12 +57,12 @@ rule resynthesize:
 
 
 # The shards of one subset (bona fide or a codec) and split, one after another: the per-split protocol and the
-# per-subset quality jobs wait on this one file, not on every shard (44k VCTK utterances x 31 codecs: ~14,000
-# fewer DAG edges, benchmarks/dag_scale.py). Rows are kept verbatim, so readers see what the shards wrote.
+# per-subset quality and provenance jobs wait on this one file, not on every shard (44k VCTK utterances x 31
+# codecs: ~13,000 fewer DAG edges, benchmarks/dag_scale.py). Rows are kept verbatim, as the shards wrote them.
 rule subset_tables:
     input:
-        tables=lambda w: plan.shard_tables(w.subset, w.split),
-        rejects=lambda w: plan.shard_tables(w.subset, w.split, "rejects.tsv"),
+        tables=plan.shard_outputs(rules, "table"),
+        rejects=plan.shard_outputs(rules, "rejects"),
     output:
         table=f"{R}/shards/{{subset}}/{{split}}.tsv",
         rejects=f"{R}/shards/{{subset}}/{{split}}.rejects.tsv",
