@@ -4,7 +4,8 @@ Writes a 44,455-utterance manifest of 110 speakers (VCTK 0.92's size; paths are 
 and times a dry run of the default target with the default shard counts (config.schema.yaml), for each codec
 count: wall seconds and peak memory of the snakemake process with all its children (RSS summed over the process
 tree, polled every 20 ms). With fewer codecs registered than asked for, it uses all registered ones and says
-how many. It then counts the SLURM submissions of the largest run through profiles/slurm (group jobs count once).
+how many. It then counts the SLURM submissions of the largest run through profiles/slurm (group jobs count once,
+local rules not at all).
 
     python benchmarks/dag_scale.py [--codecs 1 8 31] [--keep DIR] [--smoke]
 
@@ -87,10 +88,22 @@ def count_jobs(output: str) -> int:
     return int(match.group(1)) if match else 0
 
 
+def local_rules() -> set[str]:
+    """Rules marked `localrule: True`: they run on the submit host, never through sbatch (a dry run prints them as
+    `rule`, like the others)."""
+    names = set()
+    for path in [REPO / "Snakefile", *sorted((REPO / "rules").glob("*.smk"))]:
+        for block in re.split(r"^\s*rule ", path.read_text(), flags=re.M)[1:]:
+            if re.search(r"^\s*localrule:\s*True", block, re.M):
+                names.add(block.split(":", 1)[0].strip())
+    return names
+
+
 def count_submissions(output: str) -> tuple[int, int]:
     """(submissions, jobs) of a SLURM dry run: each group job and each ungrouped non-local job is one sbatch."""
     groups = len(re.findall(r"^\[.*\] Group job ", output, re.M))
-    single = len(re.findall(r"^rule \w+:", output, re.M))  # top-level (not indented, not localrule)
+    local = local_rules()
+    single = sum(name not in local for name in re.findall(r"^rule (\w+):", output, re.M))  # top-level, ungrouped
     return groups + single, count_jobs(output)
 
 
