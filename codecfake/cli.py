@@ -16,8 +16,10 @@ from types import SimpleNamespace
 def cmd_demo_corpus(args) -> None:
     from codecfake.demo import make_corpus
 
-    count = make_corpus(args.out, args.speakers, args.utterances, args.min_seconds, args.max_seconds, args.seed)
-    print(f"demo corpus: {count} utterances of {len(args.speakers)} speakers under {args.out}", file=sys.stderr)
+    count = make_corpus(args.out, args.speakers, args.utterances, args.min_seconds, args.max_seconds, args.seed,
+                        args.layout)
+    print(f"demo corpus: {count} utterances of {len(args.speakers)} speakers under {args.out} ({args.layout} "
+          f"layout)", file=sys.stderr)
 
 
 def cmd_fetch_vctk(args) -> None:
@@ -26,12 +28,35 @@ def cmd_fetch_vctk(args) -> None:
     download_vctk(args.root, args.url, args.sha256)
 
 
+def cmd_fetch_aishell3(args) -> None:
+    from codecfake.corpus import download_aishell3
+
+    download_aishell3(args.root, args.url)
+
+
+def _named_roots(pairs: list[str]) -> dict[str, str]:
+    """`--corpus NAME=ROOT` arguments as {name: root}, in order; a name given twice is an error."""
+    from codecfake.corpus import CorpusError
+
+    roots: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, root = pair.partition("=")
+        if not sep or not root or name in roots:
+            raise CorpusError(f"--corpus {pair!r}: expected NAME=ROOT, each corpus once")
+        roots[name] = root
+    return roots
+
+
 def cmd_manifest(args) -> None:
-    from codecfake.corpus import read_user_manifest, read_vctk
+    from codecfake.corpus import read_corpora, read_user_manifest, read_vctk
     from codecfake.tables import write_tsv_atomic
 
-    frame, rejects = (read_user_manifest(args.user_manifest, args.invalid_ids) if args.user_manifest
-                      else read_vctk(args.vctk, args.mic, args.invalid_ids))
+    if args.user_manifest:
+        frame, rejects = read_user_manifest(args.user_manifest, args.invalid_ids)
+    elif args.corpus:
+        frame, rejects = read_corpora(_named_roots(args.corpus), args.mic, args.invalid_ids)
+    else:
+        frame, rejects = read_vctk(args.vctk, args.mic, args.invalid_ids)
     write_tsv_atomic(rejects, args.rejects)
     write_tsv_atomic(frame, args.out)
     print(f"manifest: {len(frame)} utterances, {frame['speaker'].nunique()} speakers; {len(rejects)} rows rejected "
@@ -39,10 +64,19 @@ def cmd_manifest(args) -> None:
 
 
 def cmd_split(args) -> None:
-    from codecfake.split import assign_splits
+    import json
+
+    from codecfake.split import SplitError, assign_splits, split_corpora
     from codecfake.tables import read_tsv, write_tsv_atomic
 
-    parts = assign_splits(read_tsv(args.manifest), args.dev, args.eval)
+    manifest = read_tsv(args.manifest)
+    if args.corpus_rule:
+        rules = {rule.pop("corpus"): rule for rule in map(json.loads, args.corpus_rule)}
+        parts = split_corpora(manifest, rules)
+    elif args.dev and args.eval:
+        parts = assign_splits(manifest, args.dev, args.eval)
+    else:
+        raise SplitError("split: give --dev and --eval speakers, or one --corpus-rule per corpus")
     outs = {"train": args.train_out, "dev": args.dev_out, "eval": args.eval_out}
     for name, part in parts.items():
         write_tsv_atomic(part.assign(split=name), outs[name])
@@ -125,10 +159,11 @@ def cmd_fetch_codec_weights(args) -> None:
 
 
 def register(commands: SimpleNamespace) -> None:
-    """The corpus and data steps, `codecs`, `export`, `fetch codec-weights` and `fetch vctk`."""
+    """The corpus and data steps, `codecs`, `export`, `fetch codec-weights`, `fetch vctk` and `fetch aishell3`."""
     top, step, fetch = commands.top, commands.step, commands.fetch
-    p = step.add_parser("demo-corpus", help="write the synthetic demo corpus (VCTK layout)")
+    p = step.add_parser("demo-corpus", help="write a synthetic demo corpus (VCTK or AISHELL-3 layout)")
     p.add_argument("--out", required=True)
+    p.add_argument("--layout", default="vctk", choices=["vctk", "aishell3"])
     p.add_argument("--speakers", nargs="+", required=True)
     p.add_argument("--utterances", type=int, default=3)
     p.add_argument("--min-seconds", type=float, default=1.0)
@@ -142,10 +177,18 @@ def register(commands: SimpleNamespace) -> None:
     p.add_argument("--sha256", help="default: resources/vctk.yaml")
     p.set_defaults(func=cmd_fetch_vctk)
 
+    p = fetch.add_parser("aishell3", help="download and extract AISHELL-3 (OpenSLR 93; sha256 locked at first "
+                                          "download, since none is published)")
+    p.add_argument("--root", required=True, help="the corpus folder to create (corpora[].root)")
+    p.add_argument("--url", help="default: resources/aishell3.yaml")
+    p.set_defaults(func=cmd_fetch_aishell3)
+
     p = step.add_parser("manifest", help="corpus -> manifest TSV")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--vctk")
     source.add_argument("--user-manifest")
+    source.add_argument("--corpus", action="append", metavar="NAME=ROOT",
+                        help="one per corpus of a several-corpus run (vctk, aishell3); rows get a corpus column")
     p.add_argument("--mic", default="mic1", choices=["mic1", "mic2"])
     p.add_argument("--invalid-ids", default="error", choices=["error", "reject"],
                    help="a row with an unsafe, duplicate or colliding utt_id/speaker: stop, or list it in --rejects")
@@ -153,10 +196,12 @@ def register(commands: SimpleNamespace) -> None:
     p.add_argument("--rejects", required=True, help="TSV of the rows left out, with the reason")
     p.set_defaults(func=cmd_manifest)
 
-    p = step.add_parser("split", help="speaker-disjoint train/dev/eval manifests")
+    p = step.add_parser("split", help="train/dev/eval manifests (by speaker, or per corpus by its rule)")
     p.add_argument("--manifest", required=True)
-    p.add_argument("--dev", nargs="+", required=True)
-    p.add_argument("--eval", nargs="+", required=True)
+    p.add_argument("--dev", nargs="+", help="dev speakers (split by speaker of a single corpus)")
+    p.add_argument("--eval", nargs="+", help="eval speakers (split by speaker of a single corpus)")
+    p.add_argument("--corpus-rule", action="append", metavar="JSON",
+                   help="one per corpus: its validated corpora[].split entry plus its name as \"corpus\"")
     for split in ("train", "dev", "eval"):
         p.add_argument(f"--{split}-out", required=True, help=f"the {split} manifest to write")
     p.set_defaults(func=cmd_split)

@@ -11,6 +11,9 @@ Protocol line: `SPK UTT - AUX DEC VQ label`, e.g. `p260 p260_075_Encodec_24b24k 
 Columns a layout lacks are `-`. It is strict: any other field count, a third field that is not `-`, a taxonomy
 value outside the published vocabulary or an unknown label is an error naming the file and line. The one typo
 in the published lists (`spoofs`, CoRS_ALL.txt line 7554) is read as `spoof` with a warning naming the line.
+
+The per-split manifest (ours, not a published format) ends with a `corpus` column in a run over several corpora;
+the protocol lines stay the published seven fields whatever the corpus.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from codecfake import registry
+from codecfake.corpus import CORPUS_COLUMN
 from codecfake.errors import UserError
 from codecfake.registry import BONAFIDE
 from codecfake.tables import read_text, read_tsv, write_text_atomic, write_tsv_atomic
@@ -55,7 +59,7 @@ def build_manifest(bonafide_tables, codec_tables, codecs: list[str]) -> pd.DataF
             entry = registry.get(record["subset"])
             rows.append({**record, "label": "spoof", "codec_id": entry.id, "family": entry.family,
                          **registry.protocol_taxonomy(entry)})
-    frame = pd.DataFrame(rows)[MANIFEST_COLUMNS]
+    frame = pd.DataFrame(rows)[MANIFEST_COLUMNS + ([CORPUS_COLUMN] if CORPUS_COLUMN in bonafide.columns else [])]
     order = {name: rank for rank, name in enumerate([BONAFIDE, *codecs])}
     frame["_rank"] = frame["subset"].map(order)
     return frame.sort_values(["speaker", "source_utt", "_rank"], kind="stable").drop(columns="_rank") \

@@ -19,6 +19,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from codecfake.audio import TARGET_RATE, BadAudio, fit_length, probe, read_mono, resample, signal_checks, write_atomic
+from codecfake.corpus import CORPUS_COLUMN
 from codecfake.paths import inside_results
 from codecfake.registry import BONAFIDE
 from codecfake.shard import length_batches, parse_shard, shard_batches, shard_slice
@@ -95,11 +96,18 @@ def _path(row: dict) -> str:
     return path if isinstance(path, str) else ""
 
 
+def shard_columns(manifest: pd.DataFrame) -> list[str]:
+    """A shard table's columns: SHARD_COLUMNS, and the split manifest's `corpus` column when it has one (a run
+    over several corpora)."""
+    return SHARD_COLUMNS + [CORPUS_COLUMN] if CORPUS_COLUMN in manifest.columns else SHARD_COLUMNS
+
+
 class _Shard:
     """Bookkeeping shared by both jobs: the slice, its output rows and rejects."""
 
-    def __init__(self, subset: str, results_dir, fmt: str):
+    def __init__(self, subset: str, results_dir, fmt: str, manifest: pd.DataFrame):
         self.subset, self.results_dir, self.fmt = subset, Path(results_dir), fmt
+        self.columns = shard_columns(manifest)
         self.outputs: list[dict] = []
         self.rejects: list[dict] = []
         self.stats = JobStats()
@@ -120,7 +128,8 @@ class _Shard:
         self.outputs.append({"utt_id": Path(name).stem, "source_utt": row["utt_id"], "speaker": row["speaker"],
                              "split": row["split"], "subset": self.subset,
                              "path": str(path.relative_to(self.results_dir.resolve())), "sample_rate": TARGET_RATE,
-                             **checks, "delay_samples": delay, "weights": weights})
+                             **checks, "delay_samples": delay, "weights": weights,
+                             **{column: row[column] for column in self.columns[len(SHARD_COLUMNS):]}})
         self.stats.written += 1
         self.stats.audio_seconds += checks["duration"]
         self.stats.clipped_files += checks["clipped"] > 0
@@ -128,15 +137,16 @@ class _Shard:
 
     def finish(self, table, rejects) -> JobStats:
         write_tsv_atomic(pd.DataFrame(self.rejects, columns=REJECT_COLUMNS).sort_values("source_utt"), rejects)
-        write_tsv_atomic(pd.DataFrame(self.outputs, columns=SHARD_COLUMNS).sort_values("utt_id"), table)
+        write_tsv_atomic(pd.DataFrame(self.outputs, columns=self.columns).sort_values("utt_id"), table)
         return self.stats
 
 
 def run_bonafide_shard(split_manifest, shard: str, results_dir, table, rejects, fmt: str = "wav") -> JobStats:
     """Bona fide audio is only resampled to 16 kHz: written once, never passed through anything else."""
     start = time.perf_counter()
-    job = _Shard(BONAFIDE, results_dir, fmt)
-    rows = shard_slice(read_tsv(split_manifest), *parse_shard(shard)).to_dict("records")
+    manifest = read_tsv(split_manifest)
+    job = _Shard(BONAFIDE, results_dir, fmt, manifest)
+    rows = shard_slice(manifest, *parse_shard(shard)).to_dict("records")
     for row in tqdm(rows, desc=f"bonafide {shard}", file=sys.stderr, mininterval=10):
         try:
             audio, rate = read_mono(_path(row))
@@ -285,8 +295,9 @@ def run_codec_shard(split_manifest, shard: str, codec, results_dir, table, rejec
     batch k, and a writer thread checks and writes batch k-1. The job log reports the share of wall time the
     codec (on a GPU: the accelerator) sat idle."""
     start, codec_start = time.perf_counter(), codec.codec_seconds
-    job = _Shard(codec.name, results_dir, fmt)
-    batches, early_rejects = plan_codec_shard(read_tsv(split_manifest), shard, codec, batch_seconds, batch_items)
+    manifest = read_tsv(split_manifest)
+    job = _Shard(codec.name, results_dir, fmt, manifest)
+    batches, early_rejects = plan_codec_shard(manifest, shard, codec, batch_seconds, batch_items)
     for row, reason in early_rejects:
         job.reject(row, reason)
     rate = codec.sample_rate

@@ -117,6 +117,12 @@ def _record(path: Path, spec: dict, commit: str | None, sha256: str) -> dict:
     return {"source": source(spec), "commit": commit, "sha256": sha256, "size": path.stat().st_size}
 
 
+def write_record(weights_dir, path: Path, spec: dict, commit: str | None, sha256: str) -> dict:
+    """Record in the lock what was just downloaded from `spec`'s source: a checkpoint, or a corpus archive that
+    publishes no checksum (codecfake.corpus keeps its lock beside the archive)."""
+    return _write_record(weights_dir, path, _record(path, spec, commit, sha256))
+
+
 def _write_record(weights_dir, path: Path, record: dict) -> dict:
     with _exclusive(lock_path(weights_dir)):
         table = read_lock(weights_dir)
@@ -217,7 +223,7 @@ def _fetch_file(entry: CodecEntry, key: str, spec: dict, path: Path, weights_dir
         raise ChecksumMismatch(f"{what}: the pinned source now serves sha256 {digest}, not the {record['sha256']} "
                                f"recorded in {lock_path(weights_dir)}: upstream replaced the file or the lock was "
                                f"edited. The download was deleted; find out which before removing that record.")
-    return _write_record(weights_dir, path, _record(path, spec, commit, digest))
+    return write_record(weights_dir, path, spec, commit, digest)
 
 
 def ensure_all(entry: CodecEntry, weights_dir=None) -> dict[str, Path]:

@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 from codecfake import registry
+from codecfake.corpus_plan import CorpusPlan
 from codecfake.errors import UserError
 from codecfake.registry import BONAFIDE
 from codecfake.shard import shard_name
@@ -46,7 +47,8 @@ class Plan:
             if name not in known:
                 raise UserError(f"config codecs[{index}]: unknown codec {name!r}; `codecfake codecs` lists the "
                                 f"{len(known)} registered configurations")
-        self._check_corpus()
+        #: The corpus rules' inputs and step arguments (rules call plan.corpus.*).
+        self.corpus = CorpusPlan(config, self.path)
 
     # -- paths -------------------------------------------------------------------------------------------
     def path(self, relative: str) -> str:
@@ -79,34 +81,6 @@ class Plan:
     def wildcard_constraints(self) -> dict[str, str]:
         return {"codec": "|".join(re.escape(c) for c in self.codecs) or "(?!)",
                 "split": "|".join(SPLITS), "shard": r"\d+of\d+"}
-
-    # -- corpus --------------------------------------------------------------------------------------------
-    def _check_corpus(self) -> None:
-        corpus = self.config["corpus"]
-        if corpus["manifest"] or self.config["demo_corpus"]["speakers"] or corpus["download"]:
-            return
-        audio = Path(corpus["root"]) / "wav48_silence_trimmed"
-        if not audio.is_dir():
-            raise UserError(f"corpus.root: VCTK 0.92 not found, expected {audio}. Set corpus.root to your copy, "
-                            f"corpus.download: true to fetch it, or corpus.manifest to use another corpus.")
-
-    def corpus_inputs(self) -> list[str]:
-        """What the manifest rule waits for: a user manifest, the demo corpus, or the VCTK download."""
-        corpus = self.config["corpus"]
-        if corpus["manifest"]:
-            return [corpus["manifest"]]
-        if self.config["demo_corpus"]["speakers"]:
-            return [self.path("corpus/demo_corpus.done")]
-        if corpus["download"] and not (Path(corpus["root"]) / "wav48_silence_trimmed").is_dir():
-            return [self.path("corpus/vctk_download.done")]
-        return []
-
-    def manifest_source(self) -> list[str]:
-        """The manifest step's source arguments, one list item per argument (rules quote each with `:q`)."""
-        corpus = self.config["corpus"]
-        if corpus["manifest"]:
-            return ["--user-manifest", corpus["manifest"]]
-        return ["--vctk", corpus["root"], "--mic", corpus["mic"]]
 
     # -- codecs -------------------------------------------------------------------------------------------
     @cache  # asked once per shard job, like fingerprint

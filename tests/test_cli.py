@@ -27,7 +27,8 @@ def _choices(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPars
 def test_top_level_holds_user_commands_and_three_groups():
     top = _choices(build_parser())
     assert set(top) == USER_COMMANDS
-    assert set(_choices(top["fetch"])) == {"codec-weights", "ssl-weights", "utmos-weights", "dataset", "vctk"}
+    assert set(_choices(top["fetch"])) == {"codec-weights", "ssl-weights", "utmos-weights", "dataset", "vctk",
+                                                 "aishell3"}
     assert set(_choices(top["check"])) == {"envs", "report"}
 
 
