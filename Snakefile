@@ -14,7 +14,7 @@ from codecfake.workflow import Plan, expose_workflow_dir, parent_of
 from codecfake.cm.workflow import CMPlan
 from codecfake.quality.plan import QualityPlan
 from codecfake.trace.workflow import TracePlan
-from codecfake.export import corpus_of, outputs as export_outputs
+from codecfake.export import corpus_args, outputs as export_outputs
 
 
 configfile: "config.yaml"

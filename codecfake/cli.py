@@ -249,8 +249,9 @@ def register(commands: SimpleNamespace) -> None:
                                       "dataset card, beside a results folder's CodecFake+ tree and protocols")
     p.add_argument("results_dir", help="a workflow's results_dir (holding protocols/, manifests/, audio/)")
     p.add_argument("--formats", nargs="+", default=list(DEFAULT_FORMATS), choices=FORMATS)
-    p.add_argument("--corpus", default="unknown",
-                   help="the source corpus, for the card's licence: a key of resources/licences.yaml (vctk, ...)")
+    p.add_argument("--corpus", default=None,
+                   help="the source corpus, for the card's licence: a key of resources/licences.yaml (vctk, ...); "
+                        "default: the manifests' corpus column (a run over several corpora), else unknown")
     p.add_argument("--parquet-rows", type=int, default=ROWS_PER_SHARD, help="rows per parquet shard")
     p.set_defaults(func=cmd_export)
 

@@ -20,7 +20,10 @@ from codecfake.errors import UserError
 from codecfake.registry import BONAFIDE
 from codecfake.tables import write_text_atomic
 
-TABLE_HEADER = "| family | configurations | upstream code | code licence | weights licence |\n|---|---|---|---|---|\n"
+TABLE_HEADER = "| family | upstream code | code licence | weights licence |\n|---|---|---|---|\n"
+#: A registry family that resources/licences.yaml does not list yet (adding a codec needs no edit here).
+NOT_LISTED = {"code": "-", "code_license": "not listed in resources/licences.yaml",
+              "weights_license": "not listed in resources/licences.yaml"}
 
 
 @lru_cache(maxsize=None)
@@ -28,16 +31,16 @@ def licences() -> dict:
     return yaml.safe_load((RESOURCES / "licences.yaml").read_text())
 
 
+def family_licence(family: str) -> dict:
+    return licences()["codecs"].get(family, NOT_LISTED)
+
+
 def licence_table() -> str:
-    """Markdown: one row per registry family (its configurations, code, code and weights licences), then the
-    corpora and the other models codecfake fetches."""
+    """Markdown: one row per family that resources/licences.yaml lists (code, code and weights licences), then
+    the corpora and the other models codecfake fetches."""
     table = licences()
-    families: dict[str, list[str]] = {}
-    for entry in registry.codecs().values():
-        families.setdefault(entry.family, []).append(entry.protocol_name)
-    rows = [f"| {family} | {', '.join(names)} | {table['codecs'][family]['code']} | "
-            f"{table['codecs'][family]['code_license']} | {table['codecs'][family]['weights_license']} |"
-            for family, names in sorted(families.items(), key=lambda item: item[0].lower())]
+    rows = [f"| {family} | {c['code']} | {c['code_license']} | {c['weights_license']} |"
+            for family, c in sorted(table["codecs"].items(), key=lambda item: item[0].lower())]
     corpora = [f"| {c['name']} | {c['url']} | {c['license']} |" for c in table["corpora"].values()]
     models = [f"| {name} | {c['code_license']} | {c['weights_license']} |" for name, c in table["models"].items()]
     return (TABLE_HEADER + "\n".join(rows) + "\n\n| corpus | source | licence |\n|---|---|---|\n"
@@ -49,7 +52,7 @@ def _codecs(table: pd.DataFrame) -> list[dict]:
     codecs = []
     for subset, part in table[table["subset"] != BONAFIDE].groupby("subset", sort=False):
         entry = registry.get(subset)
-        licence = licences()["codecs"][entry.family]
+        licence = family_licence(entry.family)
         codecs.append({"name": subset, "id": entry.id, "family": entry.family, "QUA": entry.QUA, "AUX": entry.AUX,
                        "DEC": entry.DEC, "weights": sorted(set(part["weights"])), "code": licence["code"],
                        "code_license": licence["code_license"], "weights_license": licence["weights_license"]})
@@ -69,14 +72,22 @@ def _provenance(root: Path) -> list[dict]:
     return records
 
 
-def header(table: pd.DataFrame, root: Path, corpus: str, shards: list[str]) -> dict:
-    corpora = licences()["corpora"]
-    if corpus not in corpora:
-        raise UserError(f"export: unknown corpus {corpus!r}; resources/licences.yaml lists {', '.join(corpora)}")
+def _corpora(table: pd.DataFrame, corpus: str | None) -> list[dict]:
+    """The source corpora: the one named, else those of the rows' corpus column (a run over several), else
+    unknown."""
+    known = licences()["corpora"]
+    names = [corpus] if corpus else sorted(set(table["corpus"])) if "corpus" in table.columns else ["unknown"]
+    for name in names:
+        if name not in known:
+            raise UserError(f"export: unknown corpus {name!r}; resources/licences.yaml lists {', '.join(known)}")
+    return [known[name] for name in names]
+
+
+def header(table: pd.DataFrame, root: Path, corpus: str | None, shards: list[str]) -> dict:
     head = {"pretty_name": "CodecFake+ CoRS (codecfake)", "license": "other",
-            "license_name": "mixed: see source_corpus and codecs", "task_categories": ["audio-classification"],
+            "license_name": "mixed: see source_corpora and codecs", "task_categories": ["audio-classification"],
             "tags": ["anti-spoofing", "audio-deepfake-detection", "neural-audio-codec", "codecfake"],
-            "source_corpus": corpora[corpus], "codecs": _codecs(table),
+            "source_corpora": _corpora(table, corpus), "codecs": _codecs(table),
             "provenance": _provenance(root) or "no provenance cards (the workflow's quality part writes them)"}
     if shards:
         splits = [s for s in table["split"].unique() if any(Path(p).name.startswith(f"{s}-") for p in shards)]
@@ -100,7 +111,7 @@ def body(table: pd.DataFrame) -> str:
             "(splits from `configs`); Kaldi lists under kaldi/<split>/. Licences: the front matter above.\n")
 
 
-def write_card(table: pd.DataFrame, root: Path, corpus: str, shards: list[str]) -> Path:
+def write_card(table: pd.DataFrame, root: Path, corpus: str | None, shards: list[str]) -> Path:
     out = root / "README.md"
     front = yaml.safe_dump(header(table, root, corpus, shards), sort_keys=False, allow_unicode=True)
     write_text_atomic(f"---\n{front}---\n\n{body(table)}", out)

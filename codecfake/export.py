@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from codecfake.corpus import CORPUS_COLUMN
 from codecfake.dataset_card import write_card
 from codecfake.errors import UserError
 from codecfake.paths import inside_results
@@ -32,7 +33,7 @@ FORMATS = ("audiofolder", "parquet", "kaldi")
 #: `codecfake export`'s default: what the core packages write (parquet needs pyarrow). In a run, `export.formats`.
 DEFAULT_FORMATS = ("audiofolder", "kaldi")
 ROWS_PER_SHARD = 1000
-#: The manifest's columns carried into the export beside the protocol's.
+#: The manifest's columns carried into the export beside the protocol's (and `corpus`, in a run over several).
 MANIFEST_FIELDS = ["source_utt", "subset", "codec_id", "family", "weights"]
 COLUMNS = ["file_name", "split", *PROTOCOL_COLUMNS[:2], *MANIFEST_FIELDS, *PROTOCOL_COLUMNS[2:]]
 KALDI_LISTS = ("wav.scp", "utt2lab", "utt2spk", "spk2utt", "utt2codec")
@@ -56,9 +57,10 @@ def _split_rows(root: Path, split: str) -> pd.DataFrame:
     if len(missing):
         raise ExportError(f"export: {missing.iloc[0]!r} of CoRS_{split}.txt has no row in {manifest_path}")
     found = manifest.loc[protocol["utt_id"]]
+    fields = MANIFEST_FIELDS + ([CORPUS_COLUMN] if CORPUS_COLUMN in manifest.columns else [])
     frame = protocol.assign(split=split, file_name=found["path"].to_numpy(),
-                            **{c: found[c].to_numpy() for c in MANIFEST_FIELDS})
-    return frame[COLUMNS]
+                            **{c: found[c].to_numpy() for c in fields})
+    return frame[COLUMNS + fields[len(MANIFEST_FIELDS):]]
 
 
 def rows(results_dir: str | os.PathLike) -> pd.DataFrame:
@@ -101,11 +103,11 @@ def write_kaldi(table: pd.DataFrame, root: Path) -> list[Path]:
     return written
 
 
-def _features() -> dict:
+def _features(columns: list[str]) -> dict:
     """The `datasets` features of a shard, declared in its schema so the audio column loads as Audio."""
-    columns = {"audio": {"_type": "Audio"}}
-    columns.update({c: {"dtype": "string", "_type": "Value"} for c in COLUMNS if c != "file_name"})
-    return {"info": {"features": columns}}
+    features = {"audio": {"_type": "Audio"}}
+    features.update({c: {"dtype": "string", "_type": "Value"} for c in columns if c != "file_name"})
+    return {"info": {"features": features}}
 
 
 def write_parquet(table: pd.DataFrame, root: Path, rows_per_shard: int) -> list[Path]:
@@ -121,8 +123,9 @@ def write_parquet(table: pd.DataFrame, root: Path, rows_per_shard: int) -> list[
         for index in range(count):
             chunk = part.iloc[index * rows_per_shard:(index + 1) * rows_per_shard]
             audio = [{"bytes": (root / name).read_bytes(), "path": name} for name in chunk["file_name"]]
-            columns = {"audio": audio, **{c: chunk[c].tolist() for c in COLUMNS if c != "file_name"}}
-            arrow = pa.Table.from_pydict(columns).replace_schema_metadata({"huggingface": json.dumps(_features())})
+            columns = {"audio": audio, **{c: chunk[c].tolist() for c in table.columns if c != "file_name"}}
+            metadata = {"huggingface": json.dumps(_features(list(table.columns)))}
+            arrow = pa.Table.from_pydict(columns).replace_schema_metadata(metadata)
             out = folder / f"{split}-{index:05d}-of-{count:05d}.parquet"
             with atomic_output(out) as tmp:
                 pq.write_table(arrow, tmp)
@@ -132,14 +135,16 @@ def write_parquet(table: pd.DataFrame, root: Path, rows_per_shard: int) -> list[
     return written
 
 
-def corpus_of(config: dict) -> str:
-    """The card's corpus: export.corpus, else the one the config reads (the demo's synthetic corpus, a user
-    manifest's unknown one, or VCTK)."""
-    if config["export"]["corpus"]:
-        return config["export"]["corpus"]
-    if config["demo_corpus"]["speakers"]:
-        return "demo"
-    return "unknown" if config["corpus"]["manifest"] else "vctk"
+def corpus_args(config: dict) -> list[str]:
+    """The rule's `--corpus` option for the card: export.corpus, else what the config reads (a synthetic demo
+    corpus, a user manifest's unknown one, VCTK); none in a run over several corpora, whose manifests name each
+    row's corpus."""
+    demo = config["demo_corpus"]["speakers"] or any(c["demo_speakers"] for c in config["corpora"])
+    if config["export"]["corpus"] or demo:
+        return ["--corpus", config["export"]["corpus"] or "demo"]
+    if config["corpora"]:
+        return []
+    return ["--corpus", "unknown" if config["corpus"]["manifest"] else "vctk"]
 
 
 def outputs(formats, results: str) -> tuple[list[str], list[str]]:
@@ -155,9 +160,11 @@ def outputs(formats, results: str) -> tuple[list[str], list[str]]:
     return files, [f"{results}/data"] if "parquet" in formats else []
 
 
-def export(results_dir: str | os.PathLike, formats=DEFAULT_FORMATS, corpus: str = "unknown",
+def export(results_dir: str | os.PathLike, formats=DEFAULT_FORMATS, corpus: str | None = None,
            rows_per_shard: int = ROWS_PER_SHARD) -> dict[str, list[Path]]:
-    """Write the requested formats and the dataset card; returns the files written per format."""
+    """Write the requested formats and the dataset card; returns the files written per format. corpus: the
+    source corpus the card names (a key of resources/licences.yaml); None: the manifests' corpus column, else
+    unknown."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:
         raise ExportError(f"export: unknown format {unknown[0]!r}; one of {', '.join(FORMATS)}")

@@ -19,8 +19,8 @@ if export_files:
         params:
             results=parent_of("output", 0),  # the card, README.md at results_dir (first of export_outputs)
             formats=config["export"]["formats"],
-            corpus=corpus_of(config),
+            corpus=corpus_args(config),
             rows=config["export"]["parquet_rows"],
         shell:
-            "python -m codecfake export {params.results:q} --formats {params.formats:q} --corpus {params.corpus:q}"
+            "python -m codecfake export {params.results:q} --formats {params.formats:q} {params.corpus:q}"
             " --parquet-rows {params.rows:q} 2> {log:q}"

@@ -12,8 +12,9 @@ import pytest
 import soundfile as sf
 import yaml
 
-from codecfake.dataset_card import licence_table
-from codecfake.export import FORMATS, ROWS_PER_SHARD, ExportError, export
+from codecfake.dataset_card import family_licence, licence_table, licences
+from codecfake.errors import UserError
+from codecfake.export import FORMATS, ROWS_PER_SHARD, ExportError, corpus_args, export
 from codecfake.paths import OutsideResultsError
 from codecfake.protocols import write_split
 from codecfake.tables import write_tsv_atomic
@@ -23,8 +24,9 @@ CODECS = ["Encodec_6b24k", "DAC24"]
 SPEAKERS = {"train": ["p225", "p226"], "dev": ["p227"], "eval": ["p228"]}
 
 
-def results_tree(root, weights="random"):
-    """Shard tables + 16 kHz files as the workflow's jobs write them, then the protocol step's own writer."""
+def results_tree(root, weights="random", corpora=None):
+    """Shard tables + 16 kHz files as the workflow's jobs write them, then the protocol step's own writer.
+    corpora: speaker -> corpus, for a run over several corpora (rows carry a corpus column)."""
     rng = np.random.default_rng(0)
     for split, speakers in SPEAKERS.items():
         tables = {}
@@ -39,7 +41,8 @@ def results_tree(root, weights="random"):
                     sf.write(root / path, rng.uniform(-0.1, 0.1, 1600 * number), 16000)
                     rows.append({"utt_id": utt, "source_utt": source, "speaker": speaker, "split": split,
                                  "subset": subset, "path": path, "samples": str(1600 * number),
-                                 "duration": str(0.1 * number), "clipped": "0", "weights": weights})
+                                 "duration": str(0.1 * number), "clipped": "0", "weights": weights,
+                                 **({"corpus": corpora[speaker]} if corpora else {})})
             tables[subset] = root / "shards" / subset / f"{split}.tsv"
             write_tsv_atomic(pd.DataFrame(rows), tables[subset])
         write_split([tables["bonafide"]], [tables[c] for c in CODECS], CODECS, [], root / f"protocols/CoRS_{split}.txt",
@@ -158,7 +161,7 @@ def test_card_names_licences_codecs_and_provenance(tree):
     export(tree, ["audiofolder"], corpus="vctk")
     text = (tree / "README.md").read_text()
     front = yaml.safe_load(text.split("---\n")[1])
-    assert front["source_corpus"]["license"] == "CC-BY-4.0"
+    assert [c["license"] for c in front["source_corpora"]] == ["CC-BY-4.0"]
     assert [(c["name"], c["family"], c["weights"]) for c in front["codecs"]] == [
         ("Encodec_6b24k", "EnCodec", ["random"]), ("DAC24", "DAC", ["random"])]
     licences = {c["family"]: (c["code_license"], c["weights_license"]) for c in front["codecs"]}
@@ -209,6 +212,12 @@ def test_schema_defaults_and_cli_constants_agree():
     assert schema["formats"]["items"]["enum"] == list(FORMATS)
 
 
+def test_a_family_the_licence_file_does_not_list_is_named_so(monkeypatch):
+    monkeypatch.setitem(licences(), "codecs", {k: v for k, v in licences()["codecs"].items() if k != "DAC"})
+    assert family_licence("DAC")["weights_license"] == "not listed in resources/licences.yaml"
+    assert family_licence("EnCodec")["code"] == "https://github.com/facebookresearch/encodec"
+
+
 def test_readme_licence_table_is_the_rendered_one():
     readme = (REPO / "README.md").read_text()
     assert licence_table() in readme
@@ -224,5 +233,33 @@ def test_workflow_exports_what_the_protocols_list(tmp_path):
     assert [as_line(r) for r in metadata.to_dict("records")] == protocol_lines(root)
     assert len(metadata) and all((root / name).is_file() for name in metadata["file_name"])
     front = yaml.safe_load((root / "README.md").read_text().split("---\n")[1])
-    assert front["source_corpus"]["name"] == "codecfake synthetic demo corpus"  # the tiny config's demo corpus
+    assert front["source_corpora"][0]["name"] == "codecfake synthetic demo corpus"  # the tiny config's demo corpus
     assert (root / "kaldi" / "eval" / "wav.scp").is_file()
+
+
+def test_corpus_column_of_a_run_over_several_corpora(tmp_path):
+    corpora = {"p225": "vctk", "p226": "aishell3", "p227": "vctk", "p228": "aishell3"}
+    tree = results_tree(tmp_path / "results", corpora=corpora)
+    export(tree, ["audiofolder"])
+    metadata = pd.read_csv(tree / "metadata.csv", dtype=str, keep_default_na=False)
+    assert (metadata["corpus"] == metadata["speaker"].map(corpora)).all()
+    assert [as_line(r) for r in metadata.to_dict("records")] == protocol_lines(tree)
+    front = yaml.safe_load((tree / "README.md").read_text().split("---\n")[1])
+    assert [(c["name"], c["license"]) for c in front["source_corpora"]] == [("AISHELL-3", "Apache-2.0"),
+                                                                          ("VCTK 0.92", "CC-BY-4.0")]
+    with pytest.raises(UserError, match="unknown corpus 'timit'"):
+        export(tree, ["audiofolder"], corpus="timit")
+
+
+@pytest.mark.parametrize("overrides,expected", [
+    ({}, ["--corpus", "vctk"]),
+    ({"corpus": {"manifest": "m.tsv"}}, ["--corpus", "unknown"]),
+    ({"demo_corpus": {"speakers": ["p225"]}}, ["--corpus", "demo"]),
+    ({"corpora": [{"name": "vctk", "demo_speakers": []}, {"name": "aishell3", "demo_speakers": []}]}, []),
+    ({"corpora": [{"name": "aishell3", "demo_speakers": ["SSB0005"]}]}, ["--corpus", "demo"]),
+    ({"export": {"corpus": "aishell3"}}, ["--corpus", "aishell3"]),
+])
+def test_rule_names_the_corpus_the_config_reads(overrides, expected):
+    config = {"export": {"corpus": None}, "demo_corpus": {"speakers": []}, "corpora": [],
+              "corpus": {"manifest": None}, **overrides}
+    assert corpus_args(config) == expected
