@@ -177,3 +177,55 @@ def test_aishell3_archive_without_a_record_is_not_adopted(tmp_path):
     with pytest.raises(OSError):  # nothing serves the URL: the planted file is deleted, not extracted
         download_aishell3(tmp_path / "data" / "aishell3", "http://127.0.0.1:9/data_aishell3.tgz")
     assert not planted.exists()
+
+
+@pytest.fixture(scope="module")
+def two_corpus_run(tmp_path_factory):
+    """A tiny run over VCTK (split by speaker) and AISHELL-3 (split by utterance), both synthetic."""
+    from tests.tinyrun import run, targets, tiny_config
+
+    workdir = tmp_path_factory.mktemp("two_corpora")
+    corpora = [{"name": "vctk", "root": "results/corpus/VCTK-Corpus-0.92", "demo_speakers": ["p225", "p226", "p227"],
+                "split": {"by": "speaker", "dev": ["p226"], "eval": ["p227"]}},
+               {"name": "aishell3", "root": "results/corpus/data_aishell3", "demo_speakers": ["SSB0005", "SSB0009"],
+                "split": {"by": "utterance"}}]
+    config = tiny_config(workdir, codecs=("Encodec_6b24k",), corpora=corpora, demo_corpus={"utterances": 3,
+                         "min_seconds": 0.5, "max_seconds": 0.8})
+    run(workdir, config, "--cores", "2", *targets())
+    return workdir / "results"
+
+
+def test_two_corpora_run_tags_every_row_and_splits_each_by_its_rule(two_corpus_run):
+    from codecfake.protocols import read_protocol
+    from codecfake.tables import read_tsv
+
+    manifest = read_tsv(two_corpus_run / "corpus" / "manifest.tsv")
+    assert list(manifest.columns)[-1] == "corpus" and len(manifest) == 15
+    assert manifest.groupby("corpus").size().to_dict() == {"aishell3": 6, "vctk": 9}
+    expected_vctk = {"train": {"p225"}, "dev": {"p226"}, "eval": {"p227"}}
+    for split, vctk_speakers in expected_vctk.items():
+        cors = read_tsv(two_corpus_run / "manifests" / f"cors_{split}.tsv")
+        assert list(cors.columns)[-1] == "corpus"
+        assert set(cors.speaker[cors.corpus == "vctk"]) == vctk_speakers
+        assert set(cors.speaker[cors.corpus == "aishell3"]) == {"SSB0005", "SSB0009"}  # every speaker, every split
+        assert set(cors.corpus) == {"vctk", "aishell3"} and set(cors.label) == {"bonafide", "spoof"}
+        source_corpus = dict(zip(manifest.utt_id, manifest.corpus))
+        assert all(source_corpus[s] == c for s, c in zip(cors.source_utt, cors.corpus))
+        for subset in ("bonafide", "Encodec_6b24k"):
+            table = read_tsv(two_corpus_run / "shards" / subset / f"{split}.tsv")
+            assert list(table.columns)[-1] == "corpus" and set(table.corpus) == {"vctk", "aishell3"}
+        lines = (two_corpus_run / "protocols" / f"CoRS_{split}.txt").read_text().splitlines()
+        assert all(len(line.split()) == 7 for line in lines)  # the published line format, no corpus field
+        assert sorted(read_protocol(two_corpus_run / "protocols" / f"CoRS_{split}.txt").utt_id) == sorted(cors.utt_id)
+
+
+def test_a_run_without_corpora_writes_no_corpus_column(tmp_path_factory):
+    """VCTK alone (the default) keeps the columns it always had; tests/tinyrun's comparisons keep its bytes."""
+    from codecfake import corpus, protocols, resynth
+    from codecfake.tables import read_tsv
+    from tests.tinyrun import plain_run
+
+    results = plain_run(tmp_path_factory) / "results"
+    assert list(read_tsv(results / "corpus" / "manifest.tsv").columns) == corpus.MANIFEST_COLUMNS
+    assert list(read_tsv(results / "manifests" / "cors_eval.tsv").columns) == protocols.MANIFEST_COLUMNS
+    assert list(read_tsv(results / "shards" / "bonafide" / "eval.tsv").columns) == resynth.SHARD_COLUMNS
