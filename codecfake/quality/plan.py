@@ -51,6 +51,8 @@ class QualityPlan:
     def provenance_config(self, subset: str) -> str:
         """JSON of the settings that define the subset's audio: the card hashes it."""
         data = {key: self.config.get(key) for key in DATA_KEYS}
+        if self.config.get("corpora"):  # only where listed: a single-corpus run's card hashes what it always did
+            data["corpora"] = self.config["corpora"]
         if subset != BONAFIDE:
             data["codec"] = json.loads(self.plan.fingerprint(subset))
         return json.dumps(data, sort_keys=True)
