@@ -88,7 +88,7 @@ def test_codecs_from_another_folder(venv, tmp_path):
     proc = run_installed(venv, tmp_path, "codecfake", "codecs", "--format", "tsv")
     assert proc.returncode == 0, proc.stderr
     rows = [line.split("\t")[0] for line in proc.stdout.splitlines()[1:]]
-    assert rows == list(registry.codecs()) and len(rows) == 31
+    assert rows == list(registry.codecs())  # the checkout's registry (31 at the paper's set), not a count
 
 
 def test_detect_and_trace_from_another_folder(venv, tmp_path):
