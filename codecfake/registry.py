@@ -40,6 +40,9 @@ class CodecEntry:
     settings: dict = field(default_factory=dict)
     architecture: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
+    #: Where the paper's own checkpoint is not public: what this configuration stands in for, and the evidence that
+    #: it is the closest public one (a sentence). None for the checkpoint a paper itself used.
+    substitute_for: str | None = None
 
     def architecture_params(self) -> dict:
         """The model's hyper-parameters, written in the entry itself (so a codec needs no file beyond its wrapper,
@@ -98,6 +101,10 @@ def _load(folder: str) -> dict[str, CodecEntry]:
             if not isinstance(fields.get("architecture", {}), dict):
                 raise ValueError(f"{path}: {name}'s `architecture` is the model's hyper-parameters, written in the "
                                  f"entry, not {fields['architecture']!r}")
+            substitute = fields.get("substitute_for")
+            if substitute is not None and not (isinstance(substitute, str) and substitute.strip()):
+                raise ValueError(f"{path}: {name}'s `substitute_for` says, in a sentence, which checkpoint it stands "
+                                 f"in for and why it is the closest public one, not {substitute!r}")
             table[name] = CodecEntry(protocol_name=name, **fields)
     return table
 

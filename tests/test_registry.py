@@ -95,6 +95,25 @@ def test_architecture_is_written_in_the_entry(tmp_path):
         registry.codecs(tmp_path)
 
 
+@pytest.mark.parametrize("value", ["", "  ", True, ["a list"]])
+def test_a_substitute_says_what_it_stands_in_for(tmp_path, value):
+    """`substitute_for` (a checkpoint standing in for one the paper used that is not public) is a sentence of
+    evidence; an empty or non-text value is refused, by name."""
+    entry = {"id": "Z", "family": "Z", "config": "z", "arch": "C/C", "QUA": "Mvq", "AUX": "None", "DEC": "Time",
+             "wrapper": "z", "env": "envs/z.yaml", "sample_rate": 16000, "substitute_for": value}
+    (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": entry}))
+    with pytest.raises(ValueError, match="z_16k's `substitute_for` says, in a sentence"):
+        registry.codecs(tmp_path)
+
+
+def test_a_substitute_is_read_with_its_evidence(tmp_path):
+    entry = {"id": "Z", "family": "Z", "config": "z", "arch": "C/C", "QUA": "Mvq", "AUX": "None", "DEC": "Time",
+             "wrapper": "z", "env": "envs/z.yaml", "sample_rate": 16000,
+             "substitute_for": "The paper's Z, not public; the closest public one."}
+    (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": entry}))
+    assert registry.codecs(tmp_path)["z_16k"].substitute_for == "The paper's Z, not public; the closest public one."
+
+
 def test_each_parity_test_is_named_after_a_registered_family():
     """tests/harness finds a family's parity test by name (tests/parity/test_<family>.py, run in envs/<family>.yaml):
     a parity file named after no family would never run."""
