@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import importlib
 import importlib.util
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,9 @@ TAXONOMY_FIELDS = ("QUA", "AUX", "DEC")
 BONAFIDE = "bonafide"
 #: The fields of a checkpoint source (resources/codecs/README.md): where it comes from, how it is verified.
 SOURCE_FIELDS = frozenset({"hub", "revision", "file", "url", "sha256", "lock"})
+#: Codecfake's codec test conditions (Xie et al., arXiv 2405.04880, section III-E, Tables I-II): C1-C7 for its codecs
+#: F01-F07, C3-1..C3-4 and C4-1..C4-3 for the other configurations of F03 (FunCodec) and F04 (EnCodec).
+CODECFAKE_CONDITION = re.compile(r"C[1-7]|C3-[1-4]|C4-[1-3]")
 
 
 @dataclass(frozen=True)
@@ -40,9 +44,12 @@ class CodecEntry:
     settings: dict = field(default_factory=dict)
     architecture: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
-    #: Where the paper's own checkpoint is not public: what this configuration stands in for, and the evidence that
-    #: it is the closest public one (a sentence). None for the checkpoint a paper itself used.
+    #: Where a paper's own checkpoint is not public (Codecfake released none): what this configuration stands in for,
+    #: and the evidence that it is the closest public one (a sentence). None where the paper's checkpoint is used.
     substitute_for: str | None = None
+    #: The Codecfake test condition whose codec configuration (rate, bitrate, quantizers) this entry runs, where the
+    #: paper's tables settle it; None otherwise. At most one entry per condition.
+    codecfake_condition: str | None = None
 
     def architecture_params(self) -> dict:
         """The model's hyper-parameters, written in the entry itself (so a codec needs no file beyond its wrapper,
@@ -105,6 +112,14 @@ def _load(folder: str) -> dict[str, CodecEntry]:
             if substitute is not None and not (isinstance(substitute, str) and substitute.strip()):
                 raise ValueError(f"{path}: {name}'s `substitute_for` says, in a sentence, which checkpoint it stands "
                                  f"in for and why it is the closest public one, not {substitute!r}")
+            condition = fields.get("codecfake_condition")
+            if condition is not None and not CODECFAKE_CONDITION.fullmatch(str(condition)):
+                raise ValueError(f"{path}: {name}'s `codecfake_condition` {condition!r} is not one of Codecfake's "
+                                 f"codec test conditions (C1-C7, C3-1..C3-4, C4-1..C4-3)")
+            claimed = [other.protocol_name for other in table.values() if condition and other.codecfake_condition ==
+                       condition]
+            if claimed:
+                raise ValueError(f"{path}: {name} and {claimed[0]} both claim Codecfake condition {condition}")
             table[name] = CodecEntry(protocol_name=name, **fields)
     return table
 

@@ -114,6 +114,41 @@ def test_a_substitute_is_read_with_its_evidence(tmp_path):
     assert registry.codecs(tmp_path)["z_16k"].substitute_for == "The paper's Z, not public; the closest public one."
 
 
+#: Codecfake's codec of each test condition (arXiv 2405.04880v1: section III-E, "C1-C7 for codec methods F01-F07";
+#: Table I: F01 SoundStream, F02 SpeechTokenizer, F03 FunCodec, F04 EnCodec, F05 AudioDec, F06 AcademiCodec (whose
+#: codec is HiFi-Codec), F07 DAC; Table II: C3-1..C3-4 FunCodec, C4-1..C4-3 EnCodec), by the registry's family names.
+CODECFAKE_FAMILIES = {"C1": "SoundStream", "C2": "SpeechTokenizer", "C3": "FunCodec", "C4": "EnCodec",
+                      "C5": "AudioDec", "C6": "HiFi-Codec", "C7": "DAC",
+                      **{f"C3-{k}": "FunCodec" for k in range(1, 5)}, **{f"C4-{k}": "EnCodec" for k in range(1, 4)}}
+
+
+def test_a_codecfake_condition_is_run_by_its_family_and_its_checkpoint_is_named_a_substitute():
+    """Codecfake's authors trained every codec themselves and released none (section III-C): an entry that runs a
+    Codecfake condition's configuration says what its checkpoint stands in for."""
+    entries = [entry for entry in registry.codecs().values() if entry.codecfake_condition]
+    assert entries, "no entry runs a Codecfake condition"
+    for entry in entries:
+        assert entry.family == CODECFAKE_FAMILIES[entry.codecfake_condition], entry.protocol_name
+        assert entry.substitute_for, f"{entry.protocol_name}: Codecfake's checkpoint is not public"
+
+
+@pytest.mark.parametrize("value", ["C8", "C3-5", "c1", 1, "C1 "])
+def test_a_condition_outside_codecfakes_is_refused(tmp_path, value):
+    entry = {"id": "Z", "family": "Z", "config": "z", "arch": "C/C", "QUA": "Mvq", "AUX": "None", "DEC": "Time",
+             "wrapper": "z", "env": "envs/z.yaml", "sample_rate": 16000, "codecfake_condition": value}
+    (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": entry}))
+    with pytest.raises(ValueError, match="is not one of Codecfake's codec test conditions"):
+        registry.codecs(tmp_path)
+
+
+def test_two_entries_cannot_claim_one_condition(tmp_path):
+    entry = {"id": "Z", "family": "Z", "config": "z", "arch": "C/C", "QUA": "Mvq", "AUX": "None", "DEC": "Time",
+             "wrapper": "z", "env": "envs/z.yaml", "sample_rate": 16000, "codecfake_condition": "C4-2"}
+    (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": entry, "z_24k": entry}))
+    with pytest.raises(ValueError, match="z_24k and z_16k both claim Codecfake condition C4-2"):
+        registry.codecs(tmp_path)
+
+
 def test_each_parity_test_is_named_after_a_registered_family():
     """tests/harness finds a family's parity test by name (tests/parity/test_<family>.py, run in envs/<family>.yaml):
     a parity file named after no family would never run."""

@@ -10,7 +10,8 @@ loads that same file through its released-checkpoint path, so both sides remove 
 weight-norm round trip moves weights by ~1e-7, enough to flip a few of the 24 residual layers' codes). The script
 runs with autograd on (no torch.no_grad), where the CPU LSTM takes another kernel than under inference mode (the
 encoder output moves by ~1e-7 and a few codes of layers 17-24 flip, ~1e-4 at the output): the wrapper's `codec` is
-run the same way here. The settings are test.sh's, written here (never read from the registry).
+run the same way here. The settings are test.sh's but the bandwidth, which is Codecfake's; all are written here
+(never read from the registry).
 """
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ RECIPE = ROOT / "egs" / "Encodec_16k_320d"
 RATE = 16000  # test.sh: --sr=16000
 RATIOS = ("8", "5", "4", "2")  # test.sh: --ratios 8 5 4 2 (hop 320)
 BANDWIDTHS = ("1", "1.5", "2", "4", "6", "12")  # test.sh: --target_bandwidths (the last sets 24 quantizers)
-TARGET_BW = "12"  # test.sh: --target_bw=12 (every quantizer)
+TARGET_BW = "4"  # Codecfake's SoundStream (arXiv 2405.04880v1, Table I): 16 kHz, 4 kbps, 8 quantizers
 
 
 def test_matches_inference_script(tmp_path, speech_16k):
