@@ -50,9 +50,12 @@ MIN_ENVELOPE_CORRELATION = 0.1
 #: not run (its env cannot be built here); Vocos 0.16 on codec2's window but -0.04 on the synthetic utterance, and
 #: about 0 over longer speech: -0.03, -0.02, -0.01 on 4.5 s of codec2's recording from 0, 1 and 3 s (1.5 s windows
 #: every 0.5 s: -0.25 to 0.32, median 0.07), so its pass on codec2's window was the window's. Their randomize needs
-#: more work.
+#: more work. FunCodec_en-libritts (FreqCodec) the same: 0.55 on codec2's window, -0.45 on the synthetic utterance;
+#: its 1.5 s windows of codec2's recording range -0.40 to 0.55 (median -0.12, 5 of 19 reach 0.1), 4.5 s windows give
+#: -0.07, -0.04, -0.28, and a 40 dB step in the input leaves its output level flat (RMS 0.0045 before, 0.0049
+#: after): it normalises the utterance (audio_normalize) and its random decoder does not carry frame loudness.
 BELOW_MARGINS = {"DAC", "BigCodec", "SQ-Codec", "AudioDec", "LLM-Codec", "ticodec_1g2r", "SemantiCodec", "SoCodec",
-                 "Vocos"}
+                 "Vocos", "FunCodec_en-libritts-16k-gr1nq32ds320"}
 
 
 @pytest.fixture(scope="module", params=ENTRIES, ids=lambda e: e.protocol_name)
@@ -64,9 +67,13 @@ def entry(request):
 @pytest.fixture(scope="module")
 def codec(entry):
     """The configuration's codec with seeded random weights, shared by its two tests and then released: one model
-    in memory at a time (SemantiCodec's three, held together, took the test process to 16.8 GB)."""
+    in memory at a time (SemantiCodec's three, held together, took the test process to 16.8 GB). The model is
+    dropped from the wrapper, not only the wrapper from the fixture: a failed or xfailed test's traceback (pytest
+    keeps the last one in sys.last_traceback) still holds the wrapper, and so held SemantiCodec's 4 GB."""
     _importable_or_skip(entry)
-    yield codec_loading.load(entry.protocol_name, weights="random", seed=0)
+    codec = codec_loading.load(entry.protocol_name, weights="random", seed=0)
+    yield codec
+    codec.model = None
     gc.collect()
 
 
