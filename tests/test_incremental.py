@@ -2,8 +2,8 @@
 
 Adding a codec schedules that codec's shard jobs, its subset tables and the per-split aggregates (protocol +
 manifest); changing one codec's settings or checkpoint revision in the registry reruns that codec only, through the
-`fingerprint` param of the resynthesis rule (Snakemake's params rerun trigger). The registry edits go to a private copy of the
-workflow, never to the repository.
+`fingerprint` param of the resynthesis rule (Snakemake's params rerun trigger). The registry edits go to a private
+copy of the workflow, never to the repository.
 """
 from __future__ import annotations
 
