@@ -42,12 +42,13 @@ class CorpusPlan:
     def _check(self) -> None:
         if not self.listed and self.config["corpus"]["manifest"]:
             return
-        names = [entry["name"] for entry in self.corpora()]
+        seen: list[str] = []
         for index, entry in enumerate(self.corpora()):
             field = f"corpora[{index}]" if self.listed else "corpus"
-            if names.count(entry["name"]) > 1:
-                raise UserError(f"{field}: {entry['name']} is listed {names.count(entry['name'])} times; list each "
-                                f"corpus once")
+            if entry["name"] in seen:
+                raise UserError(f"{field}: {entry['name']} is listed again (corpora[{seen.index(entry['name'])}]); "
+                                f"list each corpus once")
+            seen.append(entry["name"])
             rule = entry.get("split")
             if rule and rule["by"] == "speaker" and not (rule["dev"] and rule["eval"]):
                 raise UserError(f"{field}.split: by speaker needs dev and eval speakers (or by: utterance)")

@@ -9,6 +9,7 @@ import tarfile
 import threading
 from functools import partial
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,7 @@ from codecfake.split import SplitError, split_corpora, utterance_labels
 from tests.test_corpus_split_shard import make_vctk
 from tests.test_weights import RangeHandler
 
+REPO = Path(__file__).resolve().parents[1]
 SPEAKERS = ["SSB0005", "SSB0009", "SSB1831"]
 
 
@@ -229,3 +231,43 @@ def test_a_run_without_corpora_writes_no_corpus_column(tmp_path_factory):
     assert list(read_tsv(results / "corpus" / "manifest.tsv").columns) == corpus.MANIFEST_COLUMNS
     assert list(read_tsv(results / "manifests" / "cors_eval.tsv").columns) == protocols.MANIFEST_COLUMNS
     assert list(read_tsv(results / "shards" / "bonafide" / "eval.tsv").columns) == resynth.SHARD_COLUMNS
+
+
+def _plan(tmp_path, **config):
+    """A CorpusPlan of a config validated (defaults filled) against config.schema.yaml."""
+    from snakemake.utils import validate
+
+    from codecfake.corpus_plan import CorpusPlan
+
+    validate(config, str(REPO / "config.schema.yaml"))
+    return CorpusPlan(config, lambda relative: f"results/{relative}")
+
+
+def test_corpus_plan_waits_for_downloads_and_demos_and_names_what_is_missing(tmp_path):
+    from codecfake.errors import UserError
+
+    aishell3 = {"name": "aishell3", "root": str(tmp_path / "a3"), "split": {"by": "utterance"}}
+    plan = _plan(tmp_path, corpora=[{**aishell3, "download": True},
+                                    {"name": "vctk", "root": "v", "demo_speakers": ["p225"],
+                                     "split": {"by": "speaker", "dev": ["p1"], "eval": ["p2"]}}])
+    assert plan.inputs() == ["results/corpus/aishell3_download.done", "results/corpus/demo_vctk.done"]
+    assert plan.manifest_source() == ["--corpus", f"aishell3={tmp_path / 'a3'}", "--corpus", "vctk=v", "--mic", "mic1"]
+    rules = [json.loads(arg) for arg in plan.split_args()[1::2]]
+    assert rules[0] == {"corpus": "aishell3", "by": "utterance", "dev": [], "eval": [], "dev_fraction": 0.1,
+                        "eval_fraction": 0.1, "seed": 0}  # the schema's defaults
+    assert plan.demo_args("vctk") == ["--out", "v", "--layout", "vctk", "--speakers", "p225"]
+    with pytest.raises(UserError, match=r"corpora\[0\].root: AISHELL-3 not found, expected .*a3/train/wav"):
+        _plan(tmp_path, corpora=[aishell3])
+    (tmp_path / "a3" / "test" / "wav").mkdir(parents=True)
+    assert _plan(tmp_path, corpora=[aishell3]).inputs() == []
+    with pytest.raises(UserError, match=r"corpora\[1\]: aishell3 is listed again \(corpora\[0\]\)"):
+        _plan(tmp_path, corpora=[aishell3, {**aishell3, "split": {"by": "utterance", "seed": 1}}])
+    with pytest.raises(UserError, match=r"corpora\[0\].split: by speaker needs dev and eval"):
+        _plan(tmp_path, corpora=[{**aishell3, "split": {"by": "speaker", "dev": ["SSB0005"]}}])
+
+
+def test_without_corpora_the_plan_is_the_single_vctk_run(tmp_path):
+    plan = _plan(tmp_path, demo_corpus={"speakers": ["p225"]})
+    assert plan.inputs() == ["results/corpus/demo_vctk.done"]
+    assert plan.manifest_source() == ["--vctk", "data/VCTK-Corpus-0.92", "--mic", "mic1"]
+    assert plan.split_args() == ["--dev", "p226", "p229", "--eval", "p227", "p228"]
