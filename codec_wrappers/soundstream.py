@@ -8,7 +8,7 @@ test.sh): the DDP state dict ("module." keys) loaded strictly, weight norm remov
 `decode(codes)`, each output scaled by min(0.99 / its peak, 1) where test.sh passes `-r` (`settings.rescale`).
 
 Codecfake's own SoundStream checkpoint is not public: the entry names its checkpoint as a substitute
-(resources/codecs/soundstream.yaml, `substitute_for`).
+(codecfake/resources/codecs/soundstream.yaml, `substitute_for`).
 """
 from __future__ import annotations
 

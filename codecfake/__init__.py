@@ -8,13 +8,7 @@ from pathlib import Path
 __version__ = "0.1.0"
 
 
-def _resources() -> Path:
-    """The folder of fixed data, found through importlib.resources so an installed wheel reads its package data
-    (`codecfake/resources`) and a checkout reads the repository's `resources/`, whatever the working folder."""
-    packaged = Path(str(files(__name__) / "resources"))
-    return packaged if packaged.is_dir() else Path(__file__).resolve().parents[1] / "resources"
-
-
-#: The one accessor of the fixed data (codec registry, taxonomy vocabularies, CM presets, corpus sources): every
-#: reader joins its file to this folder.
-RESOURCES = _resources()
+#: The one accessor of the fixed data (codec registry, taxonomy vocabularies, CM presets, corpus sources, licences):
+#: package data (codecfake/resources/) found through importlib.resources, so a checkout, an editable and a wheel
+#: install read the same files whatever the working folder. Every reader joins its file to this folder.
+RESOURCES = Path(str(files(__name__) / "resources"))

@@ -9,7 +9,7 @@ builds only tensors and plain containers; anything else fails with a UserError n
     key map: the `module.` prefix of a model saved from nn.DataParallel is dropped), bare or saved by a training
     script under `state_dict`, `model_state_dict` or `model`;
   * a whole pickled reference module (Codecfake's anti-spoofing_feat_model.pt, one of them wrapped in
-    nn.DataParallel), read only when its sha256 is one of resources/cm/released.yaml's, and then still with the
+    nn.DataParallel), read only when its sha256 is one of codecfake/resources/cm/released.yaml's, then still with the
     weights-only unpickler, in which each class the file may name (PICKLED_CLASSES) stands for an inert record of
     its attributes: the state dict is collected from those records; no reference class is imported or run.
 """
@@ -79,7 +79,8 @@ def pickled_module_state(path: str | Path, sha256: str) -> dict[str, torch.Tenso
     """State dict of a whole pickled reference module whose sha256 is one of released.yaml's (module. prefix of an
     nn.DataParallel wrapper dropped)."""
     if sha256_of(path) != sha256 or entry_for_digest(sha256) is None:
-        raise UserError(f"{path}: not a released reference module of resources/cm/released.yaml; not unpickled")
+        raise UserError(f"{path}: not a released reference module of codecfake/resources/cm/released.yaml; "
+                        f"not unpickled")
     record = torch_load(path, "released reference module",
                         [(_PickledRecord, name) for name in PICKLED_CLASSES] + [set])
     return unwrap_data_parallel(_state_of(record))
@@ -130,7 +131,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         obj = torch_load(path, "CM checkpoint")
     except UserError as err:
         raise UserError(f"{str(err).rstrip('.')}; a released reference module is read only when its sha256 is "
-                        f"listed in resources/cm/released.yaml") from err
+                        f"listed in codecfake/resources/cm/released.yaml") from err
     if isinstance(obj, dict) and "spec" in obj and "model" in obj:
         return Checkpoint(obj["model"], spec=obj["spec"], tasks=obj.get("tasks"), sha256=digest)
     state = _state_dict_in(obj)

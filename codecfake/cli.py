@@ -173,14 +173,14 @@ def register(commands: SimpleNamespace) -> None:
 
     p = fetch.add_parser("vctk", help="download and extract VCTK 0.92 (resumable, sha256-checked)")
     p.add_argument("--root", required=True, help="the corpus folder to create (corpus.root)")
-    p.add_argument("--url", help="default: resources/vctk.yaml")
-    p.add_argument("--sha256", help="default: resources/vctk.yaml")
+    p.add_argument("--url", help="default: codecfake/resources/vctk.yaml")
+    p.add_argument("--sha256", help="default: codecfake/resources/vctk.yaml")
     p.set_defaults(func=cmd_fetch_vctk)
 
     p = fetch.add_parser("aishell3", help="download and extract AISHELL-3 (OpenSLR 93; sha256 locked at first "
                                           "download, since none is published)")
     p.add_argument("--root", required=True, help="the corpus folder to create (corpora[].root)")
-    p.add_argument("--url", help="default: resources/aishell3.yaml")
+    p.add_argument("--url", help="default: codecfake/resources/aishell3.yaml")
     p.set_defaults(func=cmd_fetch_aishell3)
 
     p = step.add_parser("manifest", help="corpus -> manifest TSV")
@@ -250,8 +250,8 @@ def register(commands: SimpleNamespace) -> None:
     p.add_argument("results_dir", help="a workflow's results_dir (holding protocols/, manifests/, audio/)")
     p.add_argument("--formats", nargs="+", default=list(DEFAULT_FORMATS), choices=FORMATS)
     p.add_argument("--corpus", default=None,
-                   help="the source corpus, for the card's licence: a key of resources/licences.yaml (vctk, ...); "
-                        "default: the manifests' corpus column (a run over several corpora), else unknown")
+                   help="the source corpus, for the card's licence: a key of codecfake/resources/licences.yaml "
+                        "(vctk, ...); default: the manifests' corpus column (a run over several corpora), else unknown")
     p.add_argument("--parquet-rows", type=int, default=ROWS_PER_SHARD, help="rows per parquet shard")
     p.set_defaults(func=cmd_export)
 

@@ -4,7 +4,7 @@ A folder of audio handed on says nothing of what may be done with it: the card's
 Face dataset-card header) names the source corpus and its licence, each codec used with its code and weights
 licences and whether its weights were random, the provenance cards the quality part wrote (if any), and, when
 parquet shards were written, the `configs` that make `load_dataset(results_dir)` read them by split. Licences
-come from resources/licences.yaml, the one home of those facts; README.md's table is `licence_table()`.
+come from codecfake/resources/licences.yaml, the one home of those facts; README.md's table is `licence_table()`.
 """
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ from codecfake.registry import BONAFIDE
 from codecfake.tables import write_text_atomic
 
 TABLE_HEADER = "| family | upstream code | code licence | weights licence |\n|---|---|---|---|\n"
-#: A registry family that resources/licences.yaml does not list yet (adding a codec needs no edit here).
-NOT_LISTED = {"code": "-", "code_license": "not listed in resources/licences.yaml",
-              "weights_license": "not listed in resources/licences.yaml"}
+#: A registry family that codecfake/resources/licences.yaml does not list yet (adding a codec needs no edit here).
+NOT_LISTED = {"code": "-", "code_license": "not listed in codecfake/resources/licences.yaml",
+              "weights_license": "not listed in codecfake/resources/licences.yaml"}
 
 
 @lru_cache(maxsize=None)
@@ -36,7 +36,7 @@ def family_licence(family: str) -> dict:
 
 
 def licence_table() -> str:
-    """Markdown: one row per family that resources/licences.yaml lists (code, code and weights licences), then
+    """Markdown: one row per family that codecfake/resources/licences.yaml lists (code, code and weights licences), then
     the corpora and the other models codecfake fetches."""
     table = licences()
     rows = [f"| {family} | {c['code']} | {c['code_license']} | {c['weights_license']} |"
@@ -79,7 +79,8 @@ def _corpora(table: pd.DataFrame, corpus: str | None) -> list[dict]:
     names = [corpus] if corpus else sorted(set(table["corpus"])) if "corpus" in table.columns else ["unknown"]
     for name in names:
         if name not in known:
-            raise UserError(f"export: unknown corpus {name!r}; resources/licences.yaml lists {', '.join(known)}")
+            raise UserError(f"export: unknown corpus {name!r}; codecfake/resources/licences.yaml lists "
+                            f"{', '.join(known)}")
     return [known[name] for name in names]
 
 

@@ -15,7 +15,7 @@ from codecfake.corpus import AISHELL3_FILE, IDENTIFIER, IDENTIFIER_RULE, CorpusE
 from codecfake.tables import write_text_atomic
 
 RATE = 48000
-#: The layouts the writer knows; AISHELL-3's files are written at its native rate (resources/aishell3.yaml).
+#: The layouts the writer knows; AISHELL-3's files are written at its native rate (codecfake/resources/aishell3.yaml).
 LAYOUTS = ("vctk", "aishell3")
 
 

@@ -1,7 +1,7 @@
 """`codecfake detect`: score audio files with a binary countermeasure or a tracer, ours or a released reference.
 
---model names a preset (resources/cm/models.yaml: aasist, aasist-l, w2v2-aasist, mel-lcnn, ...) or a released model
-(resources/cm/released.yaml: aasist-asvspoof2019, mel-lcnn-codecfake, ...; fetched and sha256-checked when no
+--model names a preset (codecfake/resources/cm/models.yaml: aasist, aasist-l, w2v2-aasist, ...) or a released model
+(codecfake/resources/cm/released.yaml: aasist-asvspoof2019, mel-lcnn-codecfake, ...; fetched and sha256-checked when no
 --checkpoint is given). --checkpoint is a codecfake checkpoint (model.pt of cm-train or trace-train; it carries its
 own spec, so --model may be left out) or a reference file (codecfake.checkpoint reads it). The model, the crop and
 the score (log P(bona fide), the same as `codecfake trace` gives) are codecfake.detector's.

@@ -73,7 +73,7 @@ def resolve_commit(repo: str, revision: str) -> str:
                              f"the history was rewritten, so nothing is fetched")
     if len(found) > 1:
         raise DownloadFailed(f"{repo}: {len(found)} commits start with {revision} ({', '.join(found)}); pin the "
-                             f"full 40-hex commit in resources/codecs/ instead of the ambiguous prefix")
+                             f"full 40-hex commit in codecfake/resources/codecs/ instead of the ambiguous prefix")
     return found[0]
 
 

@@ -163,7 +163,7 @@ def outputs(formats, results: str) -> tuple[list[str], list[str]]:
 def export(results_dir: str | os.PathLike, formats=DEFAULT_FORMATS, corpus: str | None = None,
            rows_per_shard: int = ROWS_PER_SHARD) -> dict[str, list[Path]]:
     """Write the requested formats and the dataset card; returns the files written per format. corpus: the
-    source corpus the card names (a key of resources/licences.yaml); None: the manifests' corpus column, else
+    source corpus the card names (a key of codecfake/resources/licences.yaml); None: the manifests' corpus column, else
     unknown."""
     unknown = sorted(set(formats) - set(FORMATS))
     if unknown:

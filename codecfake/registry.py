@@ -1,4 +1,4 @@
-"""The codec registry (resources/codecs/*.yaml, one file per family) as typed entries.
+"""The codec registry (codecfake/resources/codecs/*.yaml, one file per family) as typed entries.
 
 Everything the pipeline knows about a codec configuration comes from this one table, so adding a codec is one
 entry here plus its wrapper module and env file.
@@ -21,7 +21,7 @@ from codecfake.download import COMMIT, COMMIT_PREFIX, SHA256
 TAXONOMY_FIELDS = ("QUA", "AUX", "DEC")
 #: Subset name of the bona fide audio, beside the codecs' protocol names.
 BONAFIDE = "bonafide"
-#: The fields of a checkpoint source (resources/codecs/README.md): where it comes from, how it is verified.
+#: The fields of a checkpoint source (codecfake/resources/codecs/README.md): where it comes from, how it is verified.
 SOURCE_FIELDS = frozenset({"hub", "revision", "file", "url", "sha256", "lock"})
 #: Codecfake's codec test conditions (Xie et al., arXiv 2405.04880, section III-E, Tables I-II): C1-C7 for its codecs
 #: F01-F07, C3-1..C3-4 and C4-1..C4-3 for the other configurations of F03 (FunCodec) and F04 (EnCodec).
@@ -125,7 +125,7 @@ def _load(folder: str) -> dict[str, CodecEntry]:
 
 
 def codecs(folder: Path | None = None) -> dict[str, CodecEntry]:
-    """All registered configurations (resources/codecs/<family>.yaml), keyed by protocol name."""
+    """All registered configurations (codecfake/resources/codecs/<family>.yaml), keyed by protocol name."""
     return _load(str(folder or RESOURCES / "codecs"))
 
 
@@ -138,7 +138,7 @@ def get(name: str) -> CodecEntry:
 
 @lru_cache(maxsize=None)
 def protocol_labels() -> dict:
-    """Paper taxonomy class -> spelling in the published protocol files (resources/protocol_labels.yaml)."""
+    """Paper taxonomy class -> spelling in the published protocol files (codecfake/resources/protocol_labels.yaml)."""
     return yaml.safe_load((RESOURCES / "protocol_labels.yaml").read_text())
 
 

@@ -1,4 +1,5 @@
-"""Codec checkpoints: where each comes from (resources/codecs/<family>.yaml), where it lives, and how it is verified.
+"""Codec checkpoints: where each comes from (codecfake/resources/codecs/<family>.yaml), where it lives, how it is
+verified.
 
 A source is a hub file `{hub, revision, file}` or a release `{url}`, and it says how its bytes are verified:
 `sha256`, a full 64-hex digest, or `lock: true` where none could be learned. A hash prefix (an upstream file
@@ -71,7 +72,7 @@ def check_spec(entry: CodecEntry, key: str, spec: dict) -> None:
     problem = pin_problem(spec)
     if problem:
         raise WeightsUnavailable(f"{entry.protocol_name}: checkpoint {key!r} ({describe(spec)}): {problem}; fix "
-                                 f"its entry in resources/codecs/")
+                                 f"its entry in codecfake/resources/codecs/")
 
 
 # -- the lock file ---------------------------------------------------------------------------------------------
@@ -173,7 +174,7 @@ def _commit(spec: dict, record: dict | None) -> str:
 def _sources(entry: CodecEntry, weights_dir):
     """(key, spec, local path) of each of a configuration's checkpoint files, its registry spec checked first."""
     if not entry.weights:
-        raise WeightsUnavailable(f"{entry.protocol_name}: no weights source in resources/codecs/")
+        raise WeightsUnavailable(f"{entry.protocol_name}: no weights source in codecfake/resources/codecs/")
     for key, spec in entry.weights.items():
         check_spec(entry, key, spec)
         yield key, spec, local_path(entry, spec, weights_dir)

@@ -1,4 +1,4 @@
-"""A throwaway 32nd codec family added exactly as resources/codecs/README.md says (one wrapper module, one env file,
+"""A throwaway 32nd codec family added as codecfake/resources/codecs/README.md says (one wrapper module, one env file,
 one registry entry, nothing else), in a copy of the project, and run there through the whole registry, pin, released-
 configuration, env and contract suites (every test of those files, not a selection): a codec outside the paper's 31
 needs no edit to any list, table or test.
@@ -158,7 +158,7 @@ def run(copy, *tests: str) -> tuple[subprocess.CompletedProcess, dict[str, str]]
 
 def test_guide_lists_the_three_places():
     guide = (RESOURCES / "codecs" / "README.md").read_text()
-    for place in ("codec_wrappers/<family>.py", "envs/<family>.yaml", "resources/codecs/<family>.yaml"):
+    for place in ("codec_wrappers/<family>.py", "envs/<family>.yaml", "codecfake/resources/codecs/<family>.yaml"):
         assert place in guide, place
 
 

@@ -214,7 +214,7 @@ def test_schema_defaults_and_cli_constants_agree():
 
 def test_a_family_the_licence_file_does_not_list_is_named_so(monkeypatch):
     monkeypatch.setitem(licences(), "codecs", {k: v for k, v in licences()["codecs"].items() if k != "DAC"})
-    assert family_licence("DAC")["weights_license"] == "not listed in resources/licences.yaml"
+    assert family_licence("DAC")["weights_license"] == "not listed in codecfake/resources/licences.yaml"
     assert family_licence("EnCodec")["code"] == "https://github.com/facebookresearch/encodec"
 
 

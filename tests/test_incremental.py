@@ -47,7 +47,7 @@ def _assert_only(jobs: list[dict], codec: str) -> None:
 
 def _edit_registry(workflow: Path, codec: str, change) -> tuple[Path, str]:
     """Apply change(entry) to `codec`'s registry entry in the workflow copy; returns (file, original text)."""
-    resources = workflow / "resources"
+    resources = workflow / "codecfake" / "resources"
     files = sorted(resources.glob("codecs/*.yaml")) + sorted(resources.glob("codecs.yaml"))
     path = next(p for p in files if codec in (yaml.safe_load(p.read_text()) or {}))
     original = path.read_text()

@@ -27,7 +27,7 @@ from codecfake.trace.model import Tracer, checkpoint_payload
 from tests.tinyrun import REPO
 from tests.trace_fixtures import ARCH
 
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "codecfake", "codec_wrappers", "resources")
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "codecfake", "codec_wrappers")
 TINY = {"sinc": {"filters": 12, "kernel": 32}, "encoder": [[1, 4], [4, 8], [8, 8]], "gat_dims": [8, 8]}
 
 
@@ -75,8 +75,8 @@ def run_installed(venv, cwd, *args):
 
 def test_wheel_holds_every_module_and_resource(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    modules = [p for p in _tracked("codecfake") + _tracked("codec_wrappers") if p.endswith(".py")]
-    resources = ["codecfake/" + p for p in _tracked("resources")]
+    modules = [p for p in _tracked("codecfake") + _tracked("codec_wrappers") if p.endswith(".py")]  # and resources
+    resources = _tracked("codecfake/resources")
     assert modules and resources
     assert sorted(set(modules + resources) - names) == []
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)

@@ -1,6 +1,6 @@
 """The registry is data: each entry must be runnable, and the paper's 31 named configurations (the schema's default
 codec list) must carry Table III's taxonomy. A configuration outside the 31 needs no edit here nor in
-resources/taxonomy.tsv: its entry alone carries its labels, checked against the protocol's classes."""
+codecfake/resources/taxonomy.tsv: its entry alone carries its labels, checked against the protocol's classes."""
 from __future__ import annotations
 
 import ast
@@ -15,7 +15,7 @@ from codecfake import RESOURCES, registry
 from tests.conftest import REPO
 
 SHARED_TAXONOMY = REPO.parent / "shared" / "taxonomy.tsv"
-#: The fields a checkpoint source may have (resources/codecs/README.md): where it comes from, how it is verified.
+#: A checkpoint source's fields (codecfake/resources/codecs/README.md): where it comes from, how it is verified.
 SOURCE_FIELDS = {"hub", "revision", "file", "url", "sha256", "lock"}
 
 

@@ -161,11 +161,12 @@ def assert_same_products(a: Path, b: Path, splits=SPLITS) -> None:
 
 
 def copy_workflow(dest: Path) -> Path:
-    """A private copy of the workflow (Snakefile, rules, code, resources, envs, profiles) that a test may edit."""
+    """A private copy of the workflow (Snakefile, rules, code with its resources, envs, profiles) that a test may
+    edit."""
     dest.mkdir(parents=True, exist_ok=True)
     for name in ("Snakefile", "config.yaml", "config.schema.yaml"):
         shutil.copy2(REPO / name, dest / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("rules", "codecfake", "codec_wrappers", "resources", "envs", "profiles"):
+    for name in ("rules", "codecfake", "codec_wrappers", "envs", "profiles"):
         shutil.copytree(REPO / name, dest / name, ignore=ignore)
     return dest

@@ -6,7 +6,7 @@ Each reader takes the set's own published layout, so external sets are used as d
                 with the flat audio folder it describes, <root>/<UTT>.wav or .flac (`all_data_16k/`); the codec
                 of a spoof is the registry protocol name its UTT ends with, its taxonomy the registry's
   cosg          CodecFake+ CoSG: protocol lines `SYSTEM KEY - [VQ] label`, audio <root>/<SYSTEM>/<KEY>.wav;
-                taxonomy per system from resources/cosg_systems.tsv (paper Table IV)
+                taxonomy per system from codecfake/resources/cosg_systems.tsv (paper Table IV)
 Both CodecFake+ formats are read by codecfake.protocols.read_protocol (strict: a malformed line is an error).
   asvspoof2019  LA CM protocol lines `SPEAKER UTT - SYSTEM label` (SYSTEM `-` for bona fide), <root>/<UTT>.flac
   asvspoof5     protocol lines `SPEAKER FILE GENDER CODEC CODEC_Q CODEC_SEED ATTACK_TAG ATTACK_LABEL KEY TMP`,
@@ -80,7 +80,7 @@ def cors(manifest: str | Path, results_dir: str | Path, domain: str = "CoRS") ->
 
 @cache
 def cosg_systems() -> pd.DataFrame:
-    """resources/cosg_systems.tsv with its taxonomy in protocol spellings (MVQ, Trad, TIME...)."""
+    """codecfake/resources/cosg_systems.tsv with its taxonomy in protocol spellings (MVQ, Trad, TIME...)."""
     table = pd.read_csv(RESOURCES / "cosg_systems.tsv", sep="\t", comment="#", dtype=str, keep_default_na=False)
     labels = registry.protocol_labels()
     for attribute in registry.TAXONOMY_FIELDS:
@@ -95,7 +95,7 @@ def cosg(root: str | Path, protocol: str | Path, domain: str = "CoSG") -> pd.Dat
     for line in read_protocol(protocol).itertuples():
         system, key, label = line.speaker, line.utt_id, line.label
         if system not in systems.index:
-            raise EvalSetError(f"{what}: unknown CoSG system {system!r}; resources/cosg_systems.tsv lists "
+            raise EvalSetError(f"{what}: unknown CoSG system {system!r}; codecfake/resources/cosg_systems.tsv lists "
                                f"{', '.join(systems.index)}")
         taxonomy = ({a: registry.protocol_labels()["bonafide"] for a in registry.TAXONOMY_FIELDS}
                     if label == "bonafide" else {a: systems.at[system, a] for a in registry.TAXONOMY_FIELDS})

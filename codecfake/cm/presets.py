@@ -1,4 +1,4 @@
-"""CM presets (resources/cm/models.yaml) + config overrides -> a resolved spec; no torch, so the Snakefile can
+"""CM presets (codecfake/resources/cm/models.yaml) + config overrides -> a resolved spec; no torch, so the Snakefile can
 resolve every CM's spec at parse time cheaply.
 
 A spec is {"model": preset name, "arch": {...}, "train": {...}} (the workflow adds name, seed, train_set).

@@ -1,4 +1,4 @@
-"""Released reference countermeasures (resources/cm/released.yaml): their entries, and fetching them.
+"""Released reference countermeasures (codecfake/resources/cm/released.yaml): their entries, and fetching them.
 
 Reading a file (released or not) is codecfake.checkpoint's job.
 """

@@ -1,6 +1,6 @@
 """The tracing tasks (heads), their classes and the label codes of a trial table.
 
-Classes come from the protocol spellings of resources/protocol_labels.yaml (the registry's taxonomy as written in
+Classes are the protocol spellings of codecfake/resources/protocol_labels.yaml (the registry's taxonomy as written in
 the manifests' VQ/AUX/DEC columns), with the bona fide class REAL first; labels are read from those columns of a
 trial table (codecfake.cm.trials, where VQ is called QUA), never from file names. Variants of the model are subsets
 of TASK_NAMES: one task, binary + one attribute, all four, or the three attributes alone (taxonomy-only).
