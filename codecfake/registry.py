@@ -129,6 +129,15 @@ def codecs(folder: Path | None = None) -> dict[str, CodecEntry]:
     return _load(str(folder or RESOURCES / "codecs"))
 
 
+def codecfake_plus_set() -> list[str]:
+    """The paper's 31 CoRS configurations (codecfake/resources/taxonomy.tsv, its Table III): the default `codecs` of
+    a run and of `codecfake codecs`; the registry may hold more (Codecfake's SoundStream, a codec a user adds)."""
+    lines = (RESOURCES / "taxonomy.tsv").read_text(encoding="utf-8").splitlines()
+    rows = [line.split("\t") for line in lines if line and not line.startswith("#")]
+    column = rows[0].index("protocol_name")
+    return [row[column] for row in rows[1:]]
+
+
 def get(name: str) -> CodecEntry:
     table = codecs()
     if name not in table:

@@ -155,3 +155,17 @@ def test_each_parity_test_is_named_after_a_registered_family():
     families = {entry.wrapper for entry in registry.codecs().values()}
     parity = {path.stem.removeprefix("test_") for path in (REPO / "tests" / "parity").glob("test_*.py")}
     assert parity <= families, f"parity tests named after no registered family: {sorted(parity - families)}"
+
+
+def test_the_papers_set_is_the_schema_default_and_codecs_lists_it_unless_all(capsys):
+    from codecfake.cli import main
+
+    schema = yaml.safe_load((REPO / "config.schema.yaml").read_text())["properties"]["codecs"]["default"]
+    assert registry.codecfake_plus_set() == list(read_taxonomy(RESOURCES / "taxonomy.tsv"))
+    assert sorted(registry.codecfake_plus_set()) == sorted(schema)
+    main(["codecs", "--format", "tsv"])
+    listed = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert sorted(listed) == sorted(schema)
+    main(["codecs", "--all", "--format", "tsv"])
+    listed = [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert listed == list(registry.codecs()) and set(schema) <= set(listed)
