@@ -30,6 +30,9 @@ BALANCED_LAYERS = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.ConvTranspose1d, t
 LEVEL_TOLERANCE = 10.0
 #: Jitter of codebook entries around the frames they are drawn from, in units of the frames' per-channel spread.
 JITTER = 0.25
+#: Floor of the probe's STFT magnitudes in `fit_level_readout` (its pauses are true silence), relative to their
+#: peak.
+MAGNITUDE_FLOOR = 1e-4
 
 
 def speech_like_probe(sample_rate: int, seed: int, seconds: float = 2.0) -> torch.Tensor:
@@ -249,3 +252,39 @@ def balanced_quantizer_input(model, probe: torch.Tensor, method: str = "encode")
     seen.clear()
     encode()
     return seen[0], done
+
+
+@torch.no_grad()
+def level_reference(layer: torch.nn.Module, outputs: torch.Tensor, seed: int) -> torch.Tensor:
+    """Give `layer` (the convolution before a decoder's first LayerNorm) a bias that LayerNorm can measure loudness
+    against, and return its unit direction [D].
+
+    LayerNorm divides each frame by its own spread, so a frame's scale, which carries its loudness, is lost right
+    there; trained decoders keep it through a fixed offset whose share of the normalised frame shrinks as the frame
+    grows. The offset here is a seeded zero-mean direction as long as the median frame of `outputs` [N, D] (what
+    the layer gives on the probe), so the share follows loudness over the range where speech frames lie."""
+    generator = torch.Generator().manual_seed(seed)
+    direction = torch.randn(outputs.shape[1], generator=generator)
+    direction = direction - direction.mean()
+    direction = direction / direction.norm()
+    layer.bias.copy_(direction * (outputs - outputs.mean(1, keepdim=True)).norm(dim=1).median())
+    return direction
+
+
+@torch.no_grad()
+def fit_level_readout(layer: torch.nn.Linear, rows: slice, features: torch.Tensor, direction: torch.Tensor,
+                      magnitudes: torch.Tensor) -> None:
+    """Make the `rows` of a Linear head that give a log-magnitude spectrum (Vocos' ISTFT head) follow the frame's
+    level as it is read along `direction` (`level_reference`) of the head's input `features` [N, D].
+
+    Each row gets the weight a * direction and the bias of the probe's average log-magnitude of its bin, where a
+    (one number, fitted by least squares on the probe) maps the projection to the probe's per-frame log-level
+    (mean log-magnitude of `magnitudes` [N, F] over bins). The spectral shape stays the probe's average; only the
+    level follows the frame. One fitted number cannot learn the probe by heart."""
+    log_magnitude = torch.log(magnitudes.clamp(min=MAGNITUDE_FLOOR * magnitudes.max().item()))
+    level = log_magnitude.mean(1)
+    projection = features @ direction
+    centred = projection - projection.mean()
+    slope = (centred @ (level - level.mean())) / (centred @ centred)
+    layer.weight[rows] = slope * direction
+    layer.bias[rows] = log_magnitude.mean(0) - slope * projection.mean()
