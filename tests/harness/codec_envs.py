@@ -12,7 +12,8 @@ dependency, so it is not in the env file).
 
 An env file listed in UNBUILDABLE is not built: the line names the package and why. Its configurations are not
 exercised. Each family's line gives its test process's peak resident memory: over MEMORY_BUDGET_GB is a failure
-(the suite must survive beside other work on a 24 GB machine), and a process killed by a signal (the kernel's OOM
+(the suite must survive beside other work on a 24 GB machine) unless OVER_BUDGET names the family, its measured
+peak (more still fails) and why the real architecture cannot fit; and a process killed by a signal (the kernel's OOM
 killer sends SIGKILL) is reported as killed, each of its tests too. The last line is
 `configurations_exercised=N passed=P`: N counts configurations whose contract test ran (passed or failed; not
 skipped), P those that passed. Exit status 0 only when nothing that ran failed.
@@ -50,6 +51,16 @@ CONTRACT = "tests/test_codec_contract.py::test_contract"
 FOLLOWS_INPUT = "tests/test_codec_contract.py::test_random_weights_output_follows_the_input"
 #: Most resident memory one family's test process may reach (GB of 2**30 bytes).
 MEMORY_BUDGET_GB = 8.0
+#: Families whose test process cannot stay within MEMORY_BUDGET_GB with the real architecture: the most it may reach
+#: (GB: its measured peak and a stated margin; more still fails) and why. Reported on the family's line, not a failure.
+OVER_BUDGET = {
+    # The contract and input-dependence tests of SemantiCodec_0.35kbps_16k alone peaked at 10.4 GB (ru_maxrss, after
+    # the wrapper stopped holding its weights twice while building: 15.7 GB before). Upstream's residual LSTM at
+    # 0.35 kbps (2 bidirectional layers, 6144 wide) has 1.51 G parameters, the whole model 2.09 G: 8.4 GB of float32
+    # before any activation. The limit adds 0.6 GB for what the 1.40 and 0.70 kbps models, run first in the same
+    # process, leave resident after their teardown's malloc_trim (0.5 GB measured, tests/test_codec_contract.py).
+    "envs/semanticodec.yaml": (11.0, "SemantiCodec 0.35 kbps holds 2.09 G float32 parameters, 8.4 GB"),
+}
 
 
 def cache_root() -> Path:
@@ -162,7 +173,12 @@ def main(argv: list[str]) -> int:
         if killed:
             failures.append(f"{env_file} (test process killed by {killed}, {memory})")
         elif peak_gb > MEMORY_BUDGET_GB:
-            failures.append(f"{env_file} ({memory}, over the {MEMORY_BUDGET_GB:.0f} GB budget)")
+            memory += f", over the {MEMORY_BUDGET_GB:.0f} GB budget"
+            known = OVER_BUDGET.get(env_file)
+            if known and peak_gb <= known[0]:
+                memory += f" (known: {known[1]})"
+            else:
+                failures.append(f"{env_file} ({memory}{f', above the {known[0]} GB measured' if known else ''})")
         summary = ", ".join(f"{test_id.split('::')[-1]} {outcome}" for test_id, outcome in outcomes.items())
         print(f"{env_file}: env {built:.0f} s, tests {time.perf_counter() - began - built:.0f} s, {memory}"
               f"{f', killed by {killed}' if killed else ''}: {summary}", flush=True)
