@@ -223,27 +223,12 @@ def test_fetch_locks_a_download_and_refuses_changed_bytes_later(tmp_path, monkey
 def test_fetch_resolves_a_locked_hub_prefix_once_and_keeps_its_commit(tmp_path, monkeypatch):
     """A `lock: true` hub source named by a commit prefix: fetch downloads it at the full commit, locks that commit
     and the sha256, and a later fetch (file deleted) asks for the locked commit again, not the prefix."""
-    from types import SimpleNamespace
-
-    asked = []
-
-    def fake_download(repo, file, revision, local_dir):
-        asked.append(revision)
-        target = Path(local_dir) / file
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(RIGHT)
-        return str(target)
-
-    commits = [SimpleNamespace(commit_id="ab" * 20), SimpleNamespace(commit_id=REVISION)]
-    listed = SimpleNamespace(lfs=SimpleNamespace(sha256=hashlib.sha256(RIGHT).hexdigest()), blob_id="x")
-    monkeypatch.delenv("HF_HUB_OFFLINE")
-    monkeypatch.setattr("huggingface_hub.hf_hub_download", fake_download)
-    monkeypatch.setattr("huggingface_hub.HfApi.list_repo_commits", lambda self, repo, **kwargs: commits)
-    monkeypatch.setattr("huggingface_hub.HfApi.get_paths_info", lambda self, *args, **kwargs: [listed])
+    commit_ids = ["ab" * 20, REVISION]
+    asked = _hub_with_commits(monkeypatch, commit_ids)
     spec = {"hub": "someone/codec", "revision": REVISION[:7], "file": "g_00300000", "lock": True}
     entry = dataclasses.replace(registry.get("ticodec_1g1r"), weights={"model": spec})
     assert weights.fetch(entry, tmp_path)["model"]["commit"] == REVISION
-    commits[:] = [SimpleNamespace(commit_id=REVISION[:7] + "f" * 33)]  # the prefix now names another commit
+    commit_ids[:] = [REVISION[:7] + "f" * 33]  # the prefix now names another commit
     weights.local_path(entry, spec, tmp_path).unlink()
     weights.fetch(entry, tmp_path)
     assert asked == [REVISION, REVISION]
