@@ -15,7 +15,7 @@ import soundfile as sf
 
 from codecfake import results_lock
 from codecfake.tables import read_tsv
-from tests.tinyrun import REPO, demo_config, run, targets
+from tests.tinyrun import REPO, demo_config, run, targets, three_speaker_rows
 
 ESCAPE = "../../../../../../escaped_rel"
 HOSTILE_RESULTS = "results dir;touch pwned_1;$(touch pwned_2)"
@@ -23,11 +23,7 @@ HOSTILE_RESULTS = "results dir;touch pwned_1;$(touch pwned_2)"
 
 def hostile_run(tmp_path, invalid_ids: str, results: str = "results"):
     workdir = tmp_path / "run"
-    (workdir / "audio").mkdir(parents=True)
-    rows = []
-    for speaker in ("p225", "p226", "p227"):
-        sf.write(workdir / "audio" / f"{speaker}.wav", np.full(8000, 0.1, np.float32), 16000)
-        rows.append({"utt_id": f"{speaker}_001", "speaker": speaker, "path": f"audio/{speaker}.wav"})
+    rows = three_speaker_rows(workdir)
     rows.append({"utt_id": ESCAPE, "speaker": "p225", "path": "audio/p225.wav"})
     pd.DataFrame(rows).to_csv(workdir / "manifest.tsv", sep="\t", index=False)
     demo_config(workdir, results_dir=results, corpus={"manifest": "manifest.tsv", "invalid_ids": invalid_ids},

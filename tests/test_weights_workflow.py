@@ -8,13 +8,11 @@ import hashlib
 import json
 import pickle
 
-import numpy as np
 import pandas as pd
-import soundfile as sf
 
 from codecfake import registry, weights
 from tests.test_weights import Marker
-from tests.tinyrun import demo_config, run, targets
+from tests.tinyrun import demo_config, run, targets, three_speaker_rows
 
 CODECS = ("Encodec_6b24k", "DAC24")
 
@@ -23,11 +21,7 @@ def planted_run(tmp_path):
     """A tiny run folder (three one-utterance speakers) whose weights folder holds the planted pickles, their
     hand-written lock records, and the marker path they would create."""
     workdir = tmp_path / "run"
-    (workdir / "audio").mkdir(parents=True)
-    rows = []
-    for speaker in ("p225", "p226", "p227"):
-        sf.write(workdir / "audio" / f"{speaker}.wav", np.full(8000, 0.1, np.float32), 16000)
-        rows.append({"utt_id": f"{speaker}_001", "speaker": speaker, "path": f"audio/{speaker}.wav"})
+    rows = three_speaker_rows(workdir)
     pd.DataFrame(rows).to_csv(workdir / "manifest.tsv", sep="\t", index=False)
     config = demo_config(workdir, corpus={"manifest": "manifest.tsv"}, demo_corpus={"speakers": []},
                          split={"dev": ["p226"], "eval": ["p227"]}, shards={"train": 1, "dev": 1, "eval": 1},

@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import soundfile as sf
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -60,6 +62,17 @@ def demo_config(workdir: Path, name: str = "config.yaml", **overrides) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
+
+
+def three_speaker_rows(workdir: Path) -> list[dict]:
+    """One 0.5 s utterance for each of p225 (train), p226 (dev) and p227 (eval) under workdir/audio: the smallest
+    corpus every split of a run has a row in; the caller adds its own rows and writes the manifest."""
+    (workdir / "audio").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for speaker in ("p225", "p226", "p227"):
+        sf.write(workdir / "audio" / f"{speaker}.wav", np.full(8000, 0.1, np.float32), 16000)
+        rows.append({"utt_id": f"{speaker}_001", "speaker": speaker, "path": f"audio/{speaker}.wav"})
+    return rows
 
 
 def targets(splits=SPLITS, results: str = "results") -> list[str]:
