@@ -55,11 +55,13 @@ MEMORY_BUDGET_GB = 8.0
 #: (GB: its measured peak and a stated margin; more still fails) and why. Reported on the family's line, not a failure.
 OVER_BUDGET = {
     # The contract and input-dependence tests of SemantiCodec_0.35kbps_16k alone peaked at 10.4 GB (ru_maxrss, after
-    # the wrapper stopped holding its weights twice while building: 15.7 GB before). Upstream's residual LSTM at
-    # 0.35 kbps (2 bidirectional layers, 6144 wide) has 1.51 G parameters, the whole model 2.09 G: 8.4 GB of float32
-    # before any activation. The limit adds 0.6 GB for what the 1.40 and 0.70 kbps models, run first in the same
-    # process, leave resident after their teardown's malloc_trim (0.5 GB measured, tests/test_codec_contract.py).
-    "envs/semanticodec.yaml": (11.0, "SemantiCodec 0.35 kbps holds 2.09 G float32 parameters, 8.4 GB"),
+    # the wrapper stopped holding its weights twice while building: 15.7 GB before); the whole family in one process
+    # (three configurations, then the parity test, which holds the wrapper's and upstream's 1.40 kbps models in turn)
+    # peaked at 14.2 GB in a full `make test-codecs` (was 16.8 GB and OOM-killed beside other work). Upstream's
+    # residual LSTM at 0.35 kbps (2 bidirectional layers, 6144 wide) has 1.51 G parameters, the whole model 2.09 G:
+    # 8.4 GB of float32 before any activation. That peak was measured on the synthetic utterance alone (no codec2
+    # recording installed); the limit adds 1.8 GB for the contract's second speech source where codec2 is installed.
+    "envs/semanticodec.yaml": (16.0, "SemantiCodec 0.35 kbps holds 2.09 G float32 parameters, 8.4 GB"),
 }
 
 
