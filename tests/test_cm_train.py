@@ -2,35 +2,18 @@
 import numpy as np
 import pandas as pd
 import pytest
-import soundfile as sf
 import torch
 
 from codecfake.cm import data as cm_data
 from codecfake.cm.presets import resolve
 from codecfake.cm.scoring import amp_dtype, loader_workers, score_trials
 from codecfake.cm.train import ShuffledBatchSampler, dev_augmentation, train
-from codecfake.cm.trials import TRIAL_COLUMNS
-from tests.cm_fixtures import one_thread  # noqa: F401 (autouse)
-
-ARCH = {"sinc": {"filters": 8, "kernel": 32}, "encoder": [[1, 4], [4, 4], [4, 8]], "gat_dims": [8, 8]}
+from tests.cm_fixtures import ARCH, one_thread, tone_noise_trials  # noqa: F401 (autouse)
 
 
 @pytest.fixture(scope="module")
 def trials(tmp_path_factory):
-    """Tones (bona fide) against noise (spoof), two domains, 0.5 s each."""
-    folder = tmp_path_factory.mktemp("trials")
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(12):
-        label = "bonafide" if i % 2 == 0 else "spoof"
-        t = np.arange(8000) / 16000
-        audio = 0.3 * np.sin(2 * np.pi * (150 + 20 * i) * t) if label == "bonafide" else 0.3 * rng.standard_normal(8000)
-        path = folder / f"u{i:02d}.wav"
-        sf.write(path, audio.astype(np.float32), 16000)
-        rows.append({"utt_id": f"u{i:02d}", "path": str(path), "label": label, "speaker": f"s{i % 3}",
-                     "source_utt": f"u{i // 2}", "system": "bonafide" if label == "bonafide" else "X",
-                     "QUA": "-", "AUX": "-", "DEC": "-", "domain": "CoRS" if i < 8 else "EXT"})
-    return pd.DataFrame(rows, columns=TRIAL_COLUMNS)
+    return tone_noise_trials(tmp_path_factory.mktemp("trials"))
 
 
 def spec(**train):

@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import soundfile as sf
 import torch
@@ -20,7 +19,7 @@ from codecfake import codec_loading, registry, weights
 from codecfake.cli import main
 from codecfake.cm.presets import resolve
 from codecfake.errors import UserError
-from tests.cm_fixtures import one_thread  # noqa: F401 (autouse)
+from tests.cm_fixtures import ARCH, one_thread, tone_noise_trials  # noqa: F401 (autouse)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = [*(ROOT / "codecfake").rglob("*.py"), *(ROOT / "codec_wrappers").rglob("*.py"),
@@ -175,24 +174,9 @@ def test_wrapper_loaders_refuse_a_planted_checkpoint(tmp_path, monkeypatch, name
 
 
 # -- our countermeasures and tracers --------------------------------------------------------------------------------
-ARCH = {"sinc": {"filters": 8, "kernel": 32}, "encoder": [[1, 4], [4, 4], [4, 8]], "gat_dims": [8, 8]}
-
-
 @pytest.fixture(scope="module")
 def trials(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("trials")
-    rng = np.random.default_rng(0)
-    rows = []
-    for i in range(8):
-        label = "bonafide" if i % 2 == 0 else "spoof"
-        audio = 0.3 * np.sin(np.arange(4000) * (0.05 + 0.01 * i)) if i % 2 == 0 else 0.3 * rng.standard_normal(4000)
-        sf.write(folder / f"u{i}.wav", audio.astype(np.float32), 16000)
-        rows.append({"utt_id": f"u{i}", "path": str(folder / f"u{i}.wav"), "label": label, "speaker": "s",
-                     "source_utt": f"u{i // 2}", "system": "bonafide" if label == "bonafide" else "X",
-                     "QUA": "-", "AUX": "-", "DEC": "-", "domain": "CoRS"})
-    from codecfake.cm.trials import TRIAL_COLUMNS
-
-    return pd.DataFrame(rows, columns=TRIAL_COLUMNS)
+    return tone_noise_trials(tmp_path_factory.mktemp("trials"))
 
 
 def cm_spec(epochs=1):
