@@ -86,10 +86,15 @@ def test_codec_wrappers_import_nothing_from_codecfake():
             assert not any(name.split(".")[0] == "codecfake" for name in names), f"{path.name} imports {names}"
 
 
+def toy_entry(**fields) -> dict:
+    """A registry entry of a made-up codec, with the fields a test adds or overrides."""
+    return {"id": "Z", "family": "Z", "config": "z", "arch": "C/C", "QUA": "Mvq", "AUX": "None", "DEC": "Time",
+            "wrapper": "z", "env": "envs/z.yaml", "sample_rate": 16000, **fields}
+
+
 def test_architecture_is_written_in_the_entry(tmp_path):
     """One place for a configuration's hyper-parameters: an entry naming a file instead is refused, by name."""
-    entry = {"id": "Z", "family": "Z", "config": "z", "arch": "C/C", "QUA": "Mvq", "AUX": "None", "DEC": "Time",
-             "wrapper": "z", "env": "envs/z.yaml", "sample_rate": 16000, "architecture": "resources/arch/z.yaml"}
+    entry = toy_entry(architecture="resources/arch/z.yaml")
     (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": entry}))
     with pytest.raises(ValueError, match="z_16k's `architecture` is the model's hyper-parameters"):
         registry.codecs(tmp_path)
@@ -99,17 +104,14 @@ def test_architecture_is_written_in_the_entry(tmp_path):
 def test_a_substitute_says_what_it_stands_in_for(tmp_path, value):
     """`substitute_for` (a checkpoint standing in for one the paper used that is not public) is a sentence of
     evidence; an empty or non-text value is refused, by name."""
-    entry = {"id": "Z", "family": "Z", "config": "z", "arch": "C/C", "QUA": "Mvq", "AUX": "None", "DEC": "Time",
-             "wrapper": "z", "env": "envs/z.yaml", "sample_rate": 16000, "substitute_for": value}
+    entry = toy_entry(substitute_for=value)
     (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": entry}))
     with pytest.raises(ValueError, match="z_16k's `substitute_for` says, in a sentence"):
         registry.codecs(tmp_path)
 
 
 def test_a_substitute_is_read_with_its_evidence(tmp_path):
-    entry = {"id": "Z", "family": "Z", "config": "z", "arch": "C/C", "QUA": "Mvq", "AUX": "None", "DEC": "Time",
-             "wrapper": "z", "env": "envs/z.yaml", "sample_rate": 16000,
-             "substitute_for": "The paper's Z, not public; the closest public one."}
+    entry = toy_entry(substitute_for="The paper's Z, not public; the closest public one.")
     (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": entry}))
     assert registry.codecs(tmp_path)["z_16k"].substitute_for == "The paper's Z, not public; the closest public one."
 
@@ -134,16 +136,14 @@ def test_a_codecfake_condition_is_run_by_its_family_and_its_checkpoint_is_named_
 
 @pytest.mark.parametrize("value", ["C8", "C3-5", "c1", 1, "C1 "])
 def test_a_condition_outside_codecfakes_is_refused(tmp_path, value):
-    entry = {"id": "Z", "family": "Z", "config": "z", "arch": "C/C", "QUA": "Mvq", "AUX": "None", "DEC": "Time",
-             "wrapper": "z", "env": "envs/z.yaml", "sample_rate": 16000, "codecfake_condition": value}
+    entry = toy_entry(codecfake_condition=value)
     (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": entry}))
     with pytest.raises(ValueError, match="is not one of Codecfake's codec test conditions"):
         registry.codecs(tmp_path)
 
 
 def test_two_entries_cannot_claim_one_condition(tmp_path):
-    entry = {"id": "Z", "family": "Z", "config": "z", "arch": "C/C", "QUA": "Mvq", "AUX": "None", "DEC": "Time",
-             "wrapper": "z", "env": "envs/z.yaml", "sample_rate": 16000, "codecfake_condition": "C4-2"}
+    entry = toy_entry(codecfake_condition="C4-2")
     (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": entry, "z_24k": entry}))
     with pytest.raises(ValueError, match="z_24k and z_16k both claim Codecfake condition C4-2"):
         registry.codecs(tmp_path)
