@@ -190,6 +190,9 @@ def load_any(path: Path) -> np.ndarray:
     pipeline's reader, which rejects multichannel files on purpose), every channel is mixed down."""
     if not path.exists():
         raise UnreadableAudio("no such file")
+    problem = file_problem(path)
+    if problem:  # a FIFO or device is never opened: reading it would block or never end
+        raise UnreadableAudio(problem)
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as err:

@@ -7,7 +7,9 @@ import soundfile as sf
 
 from codecfake.audio import (
     BadAudio,
+    UnreadableAudio,
     fit_length,
+    load_any,
     read_mono,
     resample,
     signal_checks,
@@ -95,3 +97,15 @@ def test_full_scale_noise_is_clipped_on_record_not_silently(tmp_path):
     assert checks["peak"] == pytest.approx(np.abs(written).max(), abs=1e-4)
     assert checks["clipped"] == int(np.count_nonzero(np.abs(resampled) > 1.0)) > 0
     assert checks["rms"] == pytest.approx(np.sqrt(np.mean(written.astype(np.float64) ** 2)), abs=1e-4)
+
+
+def test_a_users_fifo_is_named_not_read(tmp_path):
+    """`detect` / `trace` on a FIFO: a sentence for that file, not a run blocked on opening it."""
+    import os
+
+    from tests.deadline import deadline
+
+    fifo = tmp_path / "pipe.wav"
+    os.mkfifo(fifo)
+    with deadline(10), pytest.raises(UnreadableAudio, match="is a FIFO"):
+        load_any(fifo)
