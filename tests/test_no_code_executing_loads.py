@@ -20,6 +20,7 @@ from codecfake.cli import main
 from codecfake.cm.presets import resolve
 from codecfake.errors import UserError
 from tests.cm_fixtures import ARCH, one_thread, tone_noise_trials  # noqa: F401 (autouse)
+from tests.test_weights import Marker
 
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = [*(ROOT / "codecfake").rglob("*.py"), *(ROOT / "codec_wrappers").rglob("*.py"),
@@ -39,16 +40,6 @@ FORBIDDEN = {
     "yaml.load / unsafe_load": re.compile(r"\byaml\.(load|unsafe_load|full_load)\s*\("),
     "trust_remote_code=True": re.compile(r"trust_remote_code\s*=\s*True"),
 }
-
-
-class Marker:
-    """Unpickling this creates `path`: what a planted checkpoint does."""
-
-    def __init__(self, path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return open, (self.path, "w")
 
 
 def plant(path: Path, marker: Path, key: str = "state_dict") -> Path:
