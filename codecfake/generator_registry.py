@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import importlib
-import importlib.util
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -50,13 +49,13 @@ class GeneratorEntry:
     def wrapper_class(self):
         return importlib.import_module(f"cosg_wrappers.{self.wrapper}").WRAPPER
 
-    def importable(self) -> bool:
-        """Whether the generator's upstream code imports here (i.e. this env can run it)."""
+    def unavailable(self) -> str | None:
+        """Why the generator cannot run here, as a sentence naming its env, or None (this env runs it)."""
         try:
-            cls = self.wrapper_class()
-        except ImportError:
-            return False
-        return all(importlib.util.find_spec(name) is not None for name in cls.requires)
+            reason = self.wrapper_class().unavailable()
+        except ImportError as err:
+            reason = str(err)
+        return f"{self.name} runs in {self.env} (make test-codecs): {reason}" if reason else None
 
 
 def entry_problems(name: str, fields: dict) -> list[str]:

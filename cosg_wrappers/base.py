@@ -7,6 +7,7 @@ the output to 16 kHz and writes it; the wrapper only runs the model. Checkpoints
 """
 from __future__ import annotations
 
+import importlib.util
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,12 @@ class GeneratorSpec(Protocol):
 class GeneratorWrapper(ABC):
     #: Top-level modules the generator needs; absent ones mean its env is not this one.
     requires: tuple[str, ...] = ()
+
+    @classmethod
+    def unavailable(cls) -> str | None:
+        """Why the generator cannot run in this env (a sentence), or None."""
+        missing = [name for name in cls.requires if importlib.util.find_spec(name) is None]
+        return f"{', '.join(missing)} not importable here" if missing else None
 
     def __init__(self, entry: GeneratorSpec):
         self.entry = entry

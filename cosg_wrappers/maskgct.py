@@ -110,6 +110,18 @@ class MaskGCT(torch.nn.Module):
                                                     self.semantic_std, device)
 
 
+def own_storage(module: torch.nn.Module) -> torch.nn.Module:
+    """Give every buffer that is a view (torch's periodic `hann_window` is a slice of a longer one: the acoustic
+    decoder's ISTFT window) storage of its own, as moving the model to a GPU does. `safetensors.torch.load_model`
+    refuses a model holding such a view, so maskgct_inference, which moves its networks to cuda:0 before loading,
+    only loads on a GPU as written; on the CPU the networks need this first. Values are unchanged."""
+    for sub in module.modules():
+        for name, buffer in list(sub.named_buffers(recurse=False)):
+            if buffer is not None and buffer.untyped_storage().nbytes() != buffer.nelement() * buffer.element_size():
+                setattr(sub, name, buffer.clone())
+    return module
+
+
 def hparams(arch: dict):
     """A configuration dict as Amphion's builders read it (utils.util.JsonHParams, what load_config returns)."""
     maskgct_utils()
@@ -121,13 +133,26 @@ def hparams(arch: dict):
 class MaskGCTWrapper(GeneratorWrapper):
     requires = ("models", "phonemizer", "transformers")
 
+    @classmethod
+    def unavailable(cls):
+        """Also: Amphion's tree (another package's `models` may be importable) and espeak-ng, which Amphion's G2P
+        loads at import."""
+        reason = super().unavailable()
+        if reason is None and amphion_root() is None:
+            reason = "Amphion's models/tts/maskgct is not on the path"
+        if reason is None:
+            from phonemizer.backend import EspeakBackend
+
+            reason = None if EspeakBackend.is_available() else "espeak-ng is not installed (apt-get install espeak-ng)"
+        return reason
+
     def _networks(self, arch: dict, semantic_model: torch.nn.Module) -> dict[str, torch.nn.Module]:
         """maskgct_inference's networks, built by Amphion's builders from `arch` (maskgct.json's `model`)."""
         utils, cfg, cpu = maskgct_utils(), hparams(arch), torch.device("cpu")
         encoder, decoder = utils.build_acoustic_codec(cfg.acoustic_codec, cpu)
         return {"semantic_model": semantic_model,
                 "semantic_codec": utils.build_semantic_codec(cfg.semantic_codec, cpu),
-                "codec_encoder": encoder, "codec_decoder": decoder,
+                "codec_encoder": encoder, "codec_decoder": own_storage(decoder),
                 "t2s_model": utils.build_t2s_model(cfg.t2s_model, cpu),
                 "s2a_model_1layer": utils.build_s2a_model(cfg.s2a_model.s2a_1layer, cpu),
                 "s2a_model_full": utils.build_s2a_model(cfg.s2a_model.s2a_full, cpu)}

@@ -6,9 +6,11 @@ conda of this folder (`conda env create`, then `envs/<family>.post-deploy.sh` in
 $CODECFAKE_UPSTREAM_MIRROR (default ../shared/upstream beside the repository, where it exists) so GitHub-only
 sources come from the local mirror; then run, with that env's interpreter, the codec contract tests for each of the
 family's configurations (the contract, then its input-dependence margins) and the family's parity tests
-(tests/parity/test_<family>.py). The venvs are cached by the harness (keyed by the env file's hash;
-$CODECFAKE_TEST_ENVS, default ~/.cache/codecfake-test-envs); pytest is added to each one (it is not a codec
-dependency, so it is not in the env file).
+(tests/parity/test_<family>.py); for a CoSG generator's env (codecfake/resources/generators/), the generator's
+contract and input-dependence tests (GENERATOR_TESTS) and its parity tests (tests/parity/test_<env stem>.py). The
+venvs are cached by the harness (keyed by the env file's hash; $CODECFAKE_TEST_ENVS, default
+~/.cache/codecfake-test-envs); pytest is added to each one (it is not a codec dependency, so it is not in the env
+file).
 
 An env file listed in UNBUILDABLE is not built: the line names the package and why. Its configurations are not
 exercised. Each family's line gives its test process's peak resident memory: over MEMORY_BUDGET_GB is a failure
@@ -38,7 +40,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
-from codecfake import registry  # noqa: E402  (after the sys.path line: run as a script)
+from codecfake import generator_registry, registry  # noqa: E402  (after the sys.path line: run as a script)
 
 #: Env files whose dependencies cannot be installed on the machines this runs on: package and reason.
 UNBUILDABLE = {
@@ -49,6 +51,9 @@ UNBUILDABLE = {
 CONTRACT = "tests/test_codec_contract.py::test_contract"
 #: The contract's input-dependence margins on random weights (an xfail, not a failure, for BELOW_MARGINS).
 FOLLOWS_INPUT = "tests/test_codec_contract.py::test_random_weights_output_follows_the_input"
+#: A CoSG generator's tests, run per generator in its env (its contract first: counted as a configuration exercised).
+GENERATOR_TESTS = ("tests/test_cosg_generator.py::test_contract",
+                   "tests/test_cosg_generator.py::test_random_weights_output_follows_the_prompt_and_the_text")
 #: Most resident memory one family's test process may reach (GB of 2**30 bytes).
 MEMORY_BUDGET_GB = 8.0
 #: Families whose test process cannot stay within MEMORY_BUDGET_GB with the real architecture: the most it may reach
@@ -75,11 +80,21 @@ def default_mirror() -> str | None:
 
 
 def families() -> dict[str, list[str]]:
-    """env file -> the protocol names of the configurations that run in it, in registry order."""
+    """env file -> the protocol names of the configurations that run in it, in registry order (codecs, then CoSG
+    generators by name)."""
     table = defaultdict(list)
     for entry in registry.codecs().values():
         table[entry.env].append(entry.protocol_name)
+    for entry in generator_registry.generators().values():
+        table[entry.env].append(entry.name)
     return dict(table)
+
+
+def tests_of(names: list[str]) -> list[str]:
+    """The per-configuration tests of `names`: a codec's contract and margins, a generator's GENERATOR_TESTS."""
+    generators = generator_registry.generators()
+    return [f"{test}[{name}]" for name in names
+            for test in (GENERATOR_TESTS if name in generators else (CONTRACT, FOLLOWS_INPUT))]
 
 
 def build(env_file: str, environ: dict) -> Path:
@@ -104,7 +119,7 @@ def run_tests(prefix: Path, env_file: str, names: list[str], environ: dict) -> t
     """pytest in the env: the contract tests of each configuration and the family's parity tests.
     Returns test id -> outcome (passed, failed, killed: signal, skipped: reason; an xfail reads as skipped), the
     signal that killed pytest (None if it exited) and its peak resident memory in GB."""
-    node_ids = [f"{test}[{name}]" for name in names for test in (CONTRACT, FOLLOWS_INPUT)]
+    node_ids = tests_of(names)
     parity = REPO / "tests" / "parity" / f"test_{Path(env_file).stem}.py"
     if parity.exists():
         node_ids.append(str(parity.relative_to(REPO)))
