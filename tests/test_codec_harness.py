@@ -70,3 +70,11 @@ def test_a_known_exception_is_reported_within_its_measured_peak_and_fails_above_
 def test_every_known_exception_names_a_registry_env_over_the_budget():
     for env_file, (measured, reason) in codec_envs.OVER_BUDGET.items():
         assert env_file in codec_envs.families() and measured > codec_envs.MEMORY_BUDGET_GB and reason
+
+
+def test_a_generators_env_runs_the_generator_tests():
+    """CoSG generators' envs are built and tested like codec families' (MaskGCT: envs/maskgct.yaml)."""
+    assert codec_envs.families()["envs/maskgct.yaml"] == ["MaskGCT"]
+    assert codec_envs.tests_of(["MaskGCT"]) == [f"{test}[MaskGCT]" for test in codec_envs.GENERATOR_TESTS]
+    assert codec_envs.tests_of(["Encodec_6b24k"]) == [f"{codec_envs.CONTRACT}[Encodec_6b24k]",
+                                                      f"{codec_envs.FOLLOWS_INPUT}[Encodec_6b24k]"]

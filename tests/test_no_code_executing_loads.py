@@ -24,6 +24,7 @@ from tests.test_weights import Marker
 
 ROOT = Path(__file__).resolve().parents[1]
 SCANNED = [*(ROOT / "codecfake").rglob("*.py"), *(ROOT / "codec_wrappers").rglob("*.py"),
+           *(ROOT / "cosg_wrappers").rglob("*.py"),
            *(ROOT / "envs").glob("*.py"), *(ROOT / "envs").glob("*.sh"), *(ROOT / "benchmarks").rglob("*.py"),
            *(ROOT / "tests").rglob("*.py"), *(ROOT / "rules").glob("*.smk"), ROOT / "Snakefile"]
 #: What fully unpickles (or runs) a file: torch's full pickle, pickle itself, TorchScript, dill, joblib, numpy's

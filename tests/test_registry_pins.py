@@ -13,7 +13,7 @@ import re
 import pytest
 import yaml
 
-from codecfake import RESOURCES, registry
+from codecfake import RESOURCES, generator_registry, registry
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 COMMIT = re.compile(r"^[0-9a-f]{40}$")
@@ -26,11 +26,13 @@ PLACEHOLDER = re.compile(r"UNPINNED|REVISION_|TODO|FIXME", re.IGNORECASE)
 
 SOURCES = [(entry.protocol_name, key, spec) for entry in registry.codecs().values()
            for key, spec in entry.weights.items()]
+SOURCES += [(entry.name, key, spec) for entry in generator_registry.generators().values()  # CoSG generators too
+            for key, spec in entry.weights.items()]
 IDS = [f"{name}-{key}" for name, key, _ in SOURCES]
 
 
 def test_registry_files_hold_no_placeholder():
-    for path in sorted((RESOURCES / "codecs").glob("*.yaml")):
+    for path in [*sorted((RESOURCES / "codecs").glob("*.yaml")), *sorted((RESOURCES / "generators").glob("*.yaml"))]:
         for name, entry in yaml.safe_load(path.read_text()).items():
             for key, spec in entry["weights"].items():
                 assert not PLACEHOLDER.search(str(spec)), f"{path.name}: {name}.{key} holds a placeholder: {spec}"
