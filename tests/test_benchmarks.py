@@ -12,7 +12,8 @@ from tests.conftest import REPO
 
 SCRIPTS = sorted((REPO / "benchmarks").glob("*.py"))
 #: What each script's smoke run prints last, so a run that ends early without an error is caught too.
-LAST_LINE = {"cm_throughput.py": "crop + RawBoost 5", "dag_scale.py": "dag_seconds_2=",
+LAST_LINE = {"cm_throughput.py": "crop + RawBoost 5", "cosg_throughput.py": "utterances_per_s=",
+             "dag_scale.py": "dag_seconds_2=",
              "resynth_memory.py": "peak_rss_mb=", "resynth_throughput.py": "speedup="}
 
 
@@ -22,6 +23,11 @@ def test_every_benchmark_has_a_smoke_check():
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda path: path.name)
 def test_benchmark_smoke_mode_runs(script, tmp_path):
+    if script.name == "cosg_throughput.py":  # MaskGCT runs in its own env, where `make test-codecs` runs this
+        from codecfake.generator_registry import get
+
+        if get("MaskGCT").unavailable():
+            pytest.skip(get("MaskGCT").unavailable())
     done = subprocess.run([sys.executable, str(script), "--smoke"], cwd=tmp_path, capture_output=True, text=True,
                           env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}, timeout=600, check=False)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]

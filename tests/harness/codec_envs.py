@@ -54,6 +54,8 @@ FOLLOWS_INPUT = "tests/test_codec_contract.py::test_random_weights_output_follow
 #: A CoSG generator's tests, run per generator in its env (its contract first: counted as a configuration exercised).
 GENERATOR_TESTS = ("tests/test_cosg_generator.py::test_contract",
                    "tests/test_cosg_generator.py::test_random_weights_output_follows_the_prompt_and_the_text")
+#: Run once in every generator env: the throughput script's smoke mode.
+GENERATOR_ENV_TESTS = ("tests/test_benchmarks.py::test_benchmark_smoke_mode_runs[cosg_throughput.py]",)
 #: Most resident memory one family's test process may reach (GB of 2**30 bytes).
 MEMORY_BUDGET_GB = 8.0
 #: Families whose test process cannot stay within MEMORY_BUDGET_GB with the real architecture: the most it may reach
@@ -120,6 +122,8 @@ def run_tests(prefix: Path, env_file: str, names: list[str], environ: dict) -> t
     Returns test id -> outcome (passed, failed, killed: signal, skipped: reason; an xfail reads as skipped), the
     signal that killed pytest (None if it exited) and its peak resident memory in GB."""
     node_ids = tests_of(names)
+    if any(name in generator_registry.generators() for name in names):
+        node_ids += GENERATOR_ENV_TESTS
     parity = REPO / "tests" / "parity" / f"test_{Path(env_file).stem}.py"
     if parity.exists():
         node_ids.append(str(parity.relative_to(REPO)))
