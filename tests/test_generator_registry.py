@@ -89,6 +89,16 @@ def test_pretrained_weights_are_never_fetched_by_loading(tmp_path):
         load_generator("MaskGCT", weights="pretrained", weights_dir=tmp_path)
 
 
+def test_fetch_takes_a_generator_entry_and_downloads_nothing_offline(tmp_path, monkeypatch):
+    """`snakemake fetch_weights`' code serves generators as codecs: pinned sources, `<weights_dir>/MaskGCT/...`."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(weights.WeightsUnavailable, match="downloads are off"):
+        weights.fetch(MASKGCT, tmp_path)
+    path = weights.local_path(MASKGCT, MASKGCT.weights["t2s_model"], tmp_path)
+    assert path == tmp_path / "MaskGCT" / "amphion--MaskGCT" / MASKGCT.weights["t2s_model"]["revision"] / \
+        "t2s_model" / "model.safetensors"
+
+
 def test_a_planted_file_at_a_sha256_pinned_path_is_deleted_and_refused(tmp_path):
     """A pickle where the T2S checkpoint belongs (full sha256 pin) never reaches a loader."""
     path = weights.local_path(MASKGCT, MASKGCT.weights["t2s_model"], tmp_path)
