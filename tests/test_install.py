@@ -30,7 +30,7 @@ from tests.trace_fixtures import ARCH
 
 #: The paper's 31 as the workflow's default codecs (the schema, which the wheel does not carry).
 SCHEMA_DEFAULT_CODECS = yaml.safe_load((REPO / "config.schema.yaml").read_text())["properties"]["codecs"]["default"]
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "codecfake", "codec_wrappers")
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "codecfake", "codec_wrappers", "cosg_wrappers")
 TINY = {"sinc": {"filters": 12, "kernel": 32}, "encoder": [[1, 4], [4, 8], [8, 8]], "gat_dims": [8, 8]}
 
 
@@ -78,7 +78,8 @@ def run_installed(venv, cwd, *args):
 
 def test_wheel_holds_every_module_and_resource(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    modules = [p for p in _tracked("codecfake") + _tracked("codec_wrappers") if p.endswith(".py")]  # and resources
+    modules = [p for p in _tracked("codecfake") + _tracked("codec_wrappers") + _tracked("cosg_wrappers")
+               if p.endswith(".py")]  # and resources
     resources = _tracked("codecfake/resources")
     assert modules and resources
     assert sorted(set(modules + resources) - names) == []
