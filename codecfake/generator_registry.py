@@ -58,7 +58,7 @@ class GeneratorEntry:
         return f"{self.name} runs in {self.env} (make test-codecs): {reason}" if reason else None
 
 
-def entry_problems(name: str, fields: dict) -> list[str]:
+def entry_problems(fields: dict) -> list[str]:
     """Why an entry cannot be used: taxonomy classes outside the codec registry's, unpinned checkpoints."""
     labels = protocol_labels()
     problems = [f"{key} {fields.get(key)!r} is not one of {sorted(labels[key])}" for key in TAXONOMY_FIELDS
@@ -77,7 +77,7 @@ def _load(folder: str) -> dict[str, GeneratorEntry]:
         for name, fields in (yaml.safe_load(path.read_text()) or {}).items():
             if name in table:
                 raise ValueError(f"{path}: generator {name!r} is registered twice")
-            problems = entry_problems(name, fields)
+            problems = entry_problems(fields)
             if problems:
                 raise ValueError(f"{path}: {name}: {'; '.join(problems)}")
             table[name] = GeneratorEntry(name=name, **fields)

@@ -45,6 +45,12 @@ def test_maskgct_entry_is_the_papers_system():
 
 
 @pytest.mark.parametrize("entry", generator_registry.generators().values(), ids=lambda e: e.name)
+def test_each_generator_carries_its_table_iv_taxonomy(entry):
+    row = cosg_row(entry.cosg_system)
+    assert (entry.QUA, entry.AUX, entry.DEC) == (row["QUA"], row["AUX"], row["DEC"])
+
+
+@pytest.mark.parametrize("entry", generator_registry.generators().values(), ids=lambda e: e.name)
 def test_each_generator_has_its_wrapper_env_and_post_deploy(entry):
     assert (REPO / "cosg_wrappers" / f"{entry.wrapper}.py").is_file()
     assert (REPO / entry.env).is_file() and entry.env == f"envs/{entry.wrapper}.yaml"
