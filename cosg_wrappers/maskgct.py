@@ -199,8 +199,9 @@ class MaskGCTWrapper(GeneratorWrapper):
 
     @torch.no_grad()
     def randomize(self, model, seed):
-        """Amphion's adaptive RMS norms start as weight 0 / bias 1 (LlamaAdaptiveRMSNorm.__init__), but building
-        the Llama layers re-initialises them, after which noise, not the prompt or the text, decides every token.
+        """Amphion's adaptive RMS norms start as weight 0 / bias 1 (LlamaAdaptiveRMSNorm.__init__), but the Llama
+        model's weight initialisation reaches the `to_weight` Linear inside them (only the norm itself is marked
+        initialised); left so, the prompt voice did not change the output at all (relative difference 0, measured).
         Put them back to Amphion's own initial values."""
         norm_class = sys.modules["models.tts.maskgct.llama_nar"].LlamaAdaptiveRMSNorm
         for module in model.modules():
