@@ -12,7 +12,8 @@ code opens resource files relative to the Amphion root at import and build time,
 imports the Mandarin and Japanese front ends (and `LangSegment`) at import: the Mandarin one opens a lexicon and an
 ONNX model that the Amphion tree does not ship, the Japanese one needs pyopenjtalk, and PyPI's LangSegment does not
 import. Those three modules are replaced by stand-ins that refuse their languages; English, French, German and
-Korean go through Amphion's G2P unchanged (phonemizer with espeak-ng).
+Korean go through Amphion's G2P unchanged (phonemizer with espeak-ng, a system library: Debian's `espeak-ng`, or the
+file PHONEMIZER_ESPEAK_LIBRARY names).
 """
 from __future__ import annotations
 
@@ -67,16 +68,6 @@ def in_amphion_root():
         os.chdir(previous)
 
 
-def find_espeak() -> None:
-    """conda-forge's espeak-ng (envs/maskgct.yaml) lives in the env's lib/, where phonemizer's lookup (ctypes'
-    find_library: the linker's cache and paths) does not look: point phonemizer at it, unless the user did. Where
-    the env has none (the test harness's venvs), phonemizer finds the system's (Debian's espeak-ng)."""
-    if "PHONEMIZER_ESPEAK_LIBRARY" not in os.environ:
-        found = sorted(Path(sys.prefix, "lib").glob("libespeak-ng.so*"))
-        if found:
-            os.environ["PHONEMIZER_ESPEAK_LIBRARY"] = str(found[0])
-
-
 def _refusing(module: str, function: str, language: str) -> types.ModuleType:
     def refuse(*args, **kwargs):
         raise NotImplementedError(f"MaskGCT G2P for {language} is not available offline ({module} is a stand-in); "
@@ -95,7 +86,6 @@ def maskgct_utils() -> types.ModuleType:
     stand_ins = {"LangSegment": lang_segment,
                  "models.tts.maskgct.g2p.g2p.mandarin": _refusing("mandarin", "chinese_to_ipa", "zh"),
                  "models.tts.maskgct.g2p.g2p.japanese": _refusing("japanese", "japanese_to_ipa", "ja")}
-    find_espeak()
     with in_amphion_root():
         for name, module in stand_ins.items():
             sys.modules.setdefault(name, module)
@@ -154,7 +144,6 @@ class MaskGCTWrapper(GeneratorWrapper):
         if reason is None:
             from phonemizer.backend import EspeakBackend
 
-            find_espeak()
             reason = None if EspeakBackend.is_available() else "espeak-ng is not installed (apt-get install espeak-ng)"
         return reason
 
