@@ -9,8 +9,7 @@ import pandas as pd
 import pytest
 
 from codecfake.corpus import read_vctk, vctk_layout
-from codecfake.cosg.prompts import (PROMPT_COLUMNS, PromptError, corpus_prompts, e2_prompts, read_prompts,
-                                    write_prompts)
+from codecfake.cosg.prompts import PROMPT_COLUMNS, PromptError, corpus_prompts, e2_prompts, read_prompts, write_prompts
 from codecfake.demo import make_corpus
 from codecfake.split import assign_splits
 from codecfake.tables import write_tsv_atomic
