@@ -9,9 +9,7 @@ wildcard_constraints:
 
 rule cosg_prompts:
     input:
-        lambda w: (
-            cosg.e2_inputs() if w.cosg_source == "E2" else getattr(rules.split_speakers.output, w.split)
-        ),
+        lambda w: (cosg.e2_inputs() if w.cosg_source == "E2" else getattr(rules.split_speakers.output, w.split)),
     output:
         f"{R}/cosg/prompts/{{cosg_source}}_{{split}}.tsv",
     log:
@@ -30,9 +28,7 @@ rule cosg_prompts:
 
 rule cosg_generate:
     input:
-        prompts=lambda w: expand(
-            rules.cosg_prompts.output[0], cosg_source=cosg.source(w.cosg_set), split=w.split
-        ),
+        prompts=lambda w: expand(rules.cosg_prompts.output[0], cosg_source=cosg.source(w.cosg_set), split=w.split),
     output:
         table=f"{R}/cosg/shards/{{cosg_set}}/{{split}}/{{shard}}.tsv",
         rejects=f"{R}/cosg/shards/{{cosg_set}}/{{split}}/{{shard}}.rejects.tsv",
@@ -135,10 +131,7 @@ rule cosg_utmos:
 
 rule cosg_utmos_summary:
     input:
-        [
-            str(rules.cosg_utmos.output[0]).format(cosg_set=cosg_set, split=split)
-            for cosg_set, split in cosg.pairs()
-        ],
+        [str(rules.cosg_utmos.output[0]).format(cosg_set=cosg_set, split=split) for cosg_set, split in cosg.pairs()],
     output:
         report(
             f"{R}/quality/cosg_utmos.tsv",

@@ -139,3 +139,43 @@ def test_external_strategy_trains_on_the_external_sets_only():
     assert sorted(selected["utt_id"]) == ["g1", "g1_MaskGCT"] and set(selected["domain"]) == {"MaskGCT-VCTK_train"}
     with pytest.raises(SelectionError, match="strategy external trains on external sets only, and none is given"):
         select(cors, {"strategy": "external"}, 0, [])
+
+
+def test_the_cosg_vs_cors_preset():
+    from tests.test_cm_presets import merged
+
+    config = merged("cosg_vs_cors.yaml")
+    plan = CMPlan(config, "results")
+    assert plan.names == ["BL1", "BL2", "CoRS_DEC_balanced", "CoRS_EnCodec", "CoRS_DAC", "CoRS_Vocos", "CoRS_FACodec"]
+    assert plan.eval_sets == ["CoSG", "MaskGCT-VCTK_eval", "MaskGCT-E2"]
+    assert plan.external_inputs("BL2") == ["results/protocols/MaskGCT-VCTK_train.txt",
+                                           "results/protocols/MaskGCT-VCTK_dev.txt"]
+    assert plan.spec("BL1")["train_set"]["external"][0]["format"] == "asvspoof2019"
+    assert plan.spec("CoRS_DEC_balanced")["train_set"]["attribute"] == "DEC"
+    assert {plan.ci_condition(s) for s in plan.eval_sets} == {"system"}
+    assert plan.eval_set_inputs("MaskGCT-E2") == ["results/protocols/MaskGCT-E2_eval.txt"]
+    assert "results/eval/heatmap_train_eval.png" in plan.targets()
+    for name in plan.names:
+        train = plan.spec(name)["train"]
+        assert (plan.spec(name)["model"], train["epochs"], train["lr"], train["rawboost"]) == (
+            "w2v2_aasist", 20, 1e-6, 5)
+
+
+def test_fig7_heatmap_is_training_set_by_evaluation_set(tmp_path, monkeypatch):
+    from codecfake.cm import report
+
+    eer = pd.DataFrame([{"cm": cm, "eval_set": s, "system": system, "eer": value}
+                        for cm, s, system, value in [("BL1", "CoSG", "pooled", 0.3), ("BL1", "CoSG", "VALLE", 0.5),
+                                                     ("BL2", "CoSG", "pooled", 0.2),
+                                                     ("BL1", "MaskGCT-E2", "pooled", 0.4),
+                                                     ("BL2", "MaskGCT-E2", "pooled", 0.1)]])
+    drawn = []
+    monkeypatch.setattr(report, "heatmap", lambda frame, sets, path: drawn.append((frame, sets)))
+    report.train_eval_heatmap(eer, tmp_path / "h.png")
+    frame, sets = drawn[0]
+    table = frame.pivot_table(index="cm", columns="system", values="eer")
+    assert table.to_dict() == {"CoSG": {"BL1": 0.3, "BL2": 0.2}, "MaskGCT-E2": {"BL1": 0.4, "BL2": 0.1}}
+    assert sets == [report.TRAIN_EVAL_PANEL] and set(frame["eval_set"]) == set(sets)
+    monkeypatch.undo()
+    report.train_eval_heatmap(eer, tmp_path / "h.png")
+    assert (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
