@@ -41,8 +41,9 @@ def system_taxonomy(system: str) -> dict[str, str]:
 
     systems = cosg_systems()
     if system not in systems.index:
-        raise UserError(f"CoSG system {system!r} is not in codecfake/resources/cosg_systems.tsv ({', '.join(systems.index)}): "
-                        f"add its row (paper name, codec, taxonomy) before generating with it")
+        raise UserError(f"CoSG system {system!r} is not in codecfake/resources/cosg_systems.tsv "
+                        f"({', '.join(systems.index)}): add its row (paper name, codec, taxonomy) before generating "
+                        f"with it")
     return {"AUX": systems.at[system, "AUX"], "DEC": systems.at[system, "DEC"], "VQ": systems.at[system, "QUA"]}
 
 
