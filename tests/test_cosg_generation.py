@@ -185,3 +185,25 @@ def test_the_step_runs_the_loaded_generator(tmp_path, monkeypatch):
                  str(results / "t.tsv"), "--rejects", str(results / "r.tsv")]) == 0
     assert loaded == [("MaskGCT", "random", 7, "cpu")]
     assert (results / "audio/cosg/MaskGCT-VCTK/MASKGCT/p225_001_MaskGCT.wav").is_file()
+
+
+def test_utmos_of_a_generated_split_uses_the_cors_scorer(tmp_path):
+    from codecfake.cosg.quality import summary, utmos_table
+    from codecfake.quality import utmos
+    from tests.test_quality_utmos import tiny_ssl
+
+    listing = _prompts(tmp_path, {"p225_001": "abcdefghijkl", "p225_002": "abcdefghijklmnop"})
+    results, table, rejects, _ = _run(tmp_path, listing, EchoGenerator())
+    manifest = results / "manifests/cosg/MaskGCT-VCTK_eval.tsv"
+    write_split([table], [rejects], "MASKGCT", results / "p.txt", manifest, results / "r.tsv")
+    model = utmos.build_random(0, tiny_ssl())
+    out = results / "quality/cosg/utmos/MaskGCT-VCTK_eval.tsv"
+    frame = utmos_table(manifest, results, model, "random", out)
+    rows = read_tsv(manifest)
+    assert list(frame["utt_id"]) == list(rows["utt_id"]) and set(frame["set"]) == {"MaskGCT-VCTK"}
+    direct = utmos.score_files(model, [str(results / p) for p in rows["path"]])
+    assert np.allclose(frame["utmos"], direct)
+    means = summary([out]).set_index("label")["utmos_mean"]
+    by_hand = {label: round(float(np.mean([d for d, lab in zip(direct, rows["label"]) if lab == label])), 4)
+               for label in ("bonafide", "spoof")}
+    assert means.to_dict() == by_hand
