@@ -26,9 +26,30 @@ rule cosg_prompts:
         " --out {output:q} 2> {log:q}"
 
 
+# Generator checkpoints, fetched and verified on the submitting host (a local rule) so compute nodes need no internet.
+rule fetch_generator_weights:
+    output:
+        f"{config['weights_dir']}/checksums/generators/{{generator}}.tsv",
+    log:
+        f"{config['weights_dir']}/logs/generators/{{generator}}.log",
+    localrule: True
+    conda:
+        "../envs/core.yaml"
+    params:
+        weights_dir=parent_of("output", 0, levels=3),
+    shell:
+        "python -m codecfake fetch generator-weights --generators {wildcards.generator:q}"
+        " --weights-dir {params.weights_dir:q} > {output:q} 2> {log:q}"
+
+
 rule cosg_generate:
     input:
         prompts=lambda w: expand(rules.cosg_prompts.output[0], cosg_source=cosg.source(w.cosg_set), split=w.split),
+        weights=lambda w: (
+            expand(rules.fetch_generator_weights.output, generator=cosg.generator(w.cosg_set))
+            if cosg.pretrained
+            else []
+        ),
     output:
         table=f"{R}/cosg/shards/{{cosg_set}}/{{split}}/{{shard}}.tsv",
         rejects=f"{R}/cosg/shards/{{cosg_set}}/{{split}}/{{shard}}.rejects.tsv",
@@ -46,13 +67,14 @@ rule cosg_generate:
         system=lambda w: cosg.system(w.cosg_set),
         results=parent_of("output", "table", levels=5),
         weights=cosg.settings["weights"],
+        weights_dir=parent_of("input", "weights", levels=3, default=config["weights_dir"]),
         seed=config["seed"],
         device=cosg.device,
         batch_items=cosg.settings["batch_items"],
     shell:
         "python -m codecfake step cosg-generate --prompts {input.prompts:q} --shard {wildcards.shard:q}"
         " --set {wildcards.cosg_set:q} --generator {params.generator:q} --system {params.system:q}"
-        " --weights {params.weights:q} --seed {params.seed:q} --device {params.device:q} --threads {threads}"
+        " --weights {params.weights:q} --weights-dir {params.weights_dir:q} --seed {params.seed:q} --device {params.device:q} --threads {threads}"
         " --batch-items {params.batch_items:q} --results-dir {params.results:q} --table {output.table:q}"
         " --rejects {output.rejects:q} 2> {log:q}"
 

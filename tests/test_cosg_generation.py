@@ -160,15 +160,19 @@ def test_a_crash_leaves_no_table_and_no_partial_file(tmp_path):
     assert written == ["p225_001.wav", "p225_001_MaskGCT.wav", "p225_002.wav"]  # whole files only, no .part
 
 
+def _step(listing, results, seed=0) -> int:
+    return main(["step", "cosg-generate", "--prompts", str(listing), "--shard", "000of001", "--set", "MaskGCT-VCTK",
+                 "--generator", "MaskGCT", "--system", "MASKGCT", "--weights", "random", "--weights-dir", "w",
+                 "--seed", str(seed), "--device", "cpu", "--threads", "1", "--batch-items", "1", "--results-dir",
+                 str(results), "--table", str(results / "t.tsv"), "--rejects", str(results / "r.tsv")])
+
+
 def test_bad_prompt_file_is_a_sentence(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(generate, "load_generator", lambda *args: EchoGenerator())
     listing = tmp_path / "prompts.tsv"
     listing.write_text("utt_id\tspeaker\np225_001\tp225\n")
     results = tmp_path / "results"
-    code = main(["step", "cosg-generate", "--prompts", str(listing), "--shard", "000of001", "--set", "MaskGCT-VCTK",
-                 "--generator", "MaskGCT", "--system", "MASKGCT", "--weights", "random", "--seed", "0", "--device",
-                 "cpu", "--threads", "1", "--batch-items", "1", "--results-dir", str(results), "--table",
-                 str(results / "t.tsv"), "--rejects", str(results / "r.tsv")])
+    code = _step(listing, results)
     err = capsys.readouterr().err
     assert code == 2 and "error: prompt list" in err and "lacks column(s) prompt_utt, split, prompt_path" in err
     assert not (results / "t.tsv").exists()
@@ -177,13 +181,9 @@ def test_bad_prompt_file_is_a_sentence(tmp_path, monkeypatch, capsys):
 def test_the_step_runs_the_loaded_generator(tmp_path, monkeypatch):
     loaded = []
     monkeypatch.setattr(generate, "load_generator", lambda *args: loaded.append(args) or EchoGenerator())
-    listing = _prompts(tmp_path, {"p225_001": "abc"})
     results = tmp_path / "results"
-    assert main(["step", "cosg-generate", "--prompts", str(listing), "--shard", "000of001", "--set", "MaskGCT-VCTK",
-                 "--generator", "MaskGCT", "--system", "MASKGCT", "--weights", "random", "--seed", "7", "--device",
-                 "cpu", "--threads", "1", "--batch-items", "1", "--results-dir", str(results), "--table",
-                 str(results / "t.tsv"), "--rejects", str(results / "r.tsv")]) == 0
-    assert loaded == [("MaskGCT", "random", 7, "cpu")]
+    assert _step(_prompts(tmp_path, {"p225_001": "abc"}), results, seed=7) == 0
+    assert loaded == [("MaskGCT", "random", 7, "cpu", "w")]
     assert (results / "audio/cosg/MaskGCT-VCTK/MASKGCT/p225_001_MaskGCT.wav").is_file()
 
 

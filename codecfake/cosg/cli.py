@@ -5,6 +5,14 @@ import json
 import sys
 
 
+def cmd_fetch_weights(args) -> None:
+    from codecfake import generator_registry
+    from codecfake.cli import print_fetched
+
+    for name in args.generators:
+        print_fetched(generator_registry.get(name), args.weights_dir)
+
+
 def cmd_prompts(args) -> None:
     from codecfake.cosg.prompts import corpus_prompts, e2_prompts, write_prompts
 
@@ -22,7 +30,7 @@ def cmd_generate(args) -> None:
     from codecfake.cosg.plan import set_root
 
     torch.set_num_threads(args.threads)
-    generator = load_generator(args.generator, args.weights, args.seed, args.device)
+    generator = load_generator(args.generator, args.weights, args.seed, args.device, args.weights_dir)
     stats = run_generation_shard(args.prompts, args.shard, generator, args.generator, args.system, args.results_dir,
                                  set_root(args.results_dir, args.set), args.table, args.rejects, args.weights,
                                  args.batch_items)
@@ -67,6 +75,11 @@ def cmd_utmos_summary(args) -> None:
 
 def register(commands) -> None:
     step = commands.step
+    p = commands.fetch.add_parser("generator-weights", help="download, verify and lock CoSG generator checkpoints")
+    p.add_argument("--generators", nargs="+", required=True)
+    p.add_argument("--weights-dir", default="weights")
+    p.set_defaults(func=cmd_fetch_weights)
+
     p = step.add_parser("cosg-prompts", help="a CoSG prompt list: the run's split (next-transcript pairing) or E2")
     p.add_argument("--split", required=True)
     p.add_argument("--split-manifest", help="the split's manifest (corpus source)")
@@ -84,6 +97,7 @@ def register(commands) -> None:
     p.add_argument("--generator", required=True)
     p.add_argument("--system", required=True, help="its cosg_systems.tsv name, e.g. MASKGCT")
     p.add_argument("--weights", required=True, choices=["pretrained", "random"])
+    p.add_argument("--weights-dir", required=True, help="verified checkpoints (fetch generator-weights)")
     p.add_argument("--seed", type=int, required=True)
     p.add_argument("--device", required=True)
     p.add_argument("--threads", type=int, required=True)

@@ -42,12 +42,12 @@ def spoof_key(utt_id: str, generator: str) -> str:
     return f"{utt_id}_{generator}"
 
 
-def load_generator(name: str, weights: str, seed: int, device: str):
+def load_generator(name: str, weights: str, seed: int, device: str, weights_dir: str):
     """The generator object (codecfake.generation): `sample_rate` and `generate(list of Prompt) -> list of
-    float32 arrays`."""
+    float32 arrays`; pretrained checkpoints are read from weights_dir, verified, never downloaded."""
     from codecfake.generation import load_generator as load
 
-    return load(name, weights=weights, seed=seed, device=device)
+    return load(name, weights=weights, seed=seed, device=device, weights_dir=weights_dir)
 
 
 def _prompt(row: dict, audio: np.ndarray):

@@ -23,11 +23,6 @@ def set_root(results: str | Path, cosg_set: str) -> Path:
     return Path(results) / "audio" / "cosg" / cosg_set
 
 
-def system_name(generator: str) -> str:
-    """A generator's system name in protocols and folders: its row of cosg_systems.tsv (MaskGCT: MASKGCT)."""
-    return generator.upper()
-
-
 def _sets(settings: dict) -> dict[str, tuple[str, str, tuple[str, ...]]]:
     """set name -> (generator, prompt source, splits)."""
     sets = {}
@@ -71,8 +66,8 @@ class CosgPlan:
             if name not in known:
                 raise UserError(f"cosg.generators[{index}]: unknown generator {name!r}; registered: "
                                 f"{', '.join(known) or 'none'}")
-            if system_name(name) not in systems.index:
-                raise UserError(f"cosg.generators[{index}]: {name} has no row {system_name(name)} in "
+            if known[name].cosg_system not in systems.index:
+                raise UserError(f"cosg.generators[{index}]: {name}'s system {known[name].cosg_system!r} has no row in "
                                 f"codecfake/resources/cosg_systems.tsv (its taxonomy)")
 
     # -- sets --------------------------------------------------------------------------------------------------
@@ -80,7 +75,13 @@ class CosgPlan:
         return self.sets[cosg_set][0]
 
     def system(self, cosg_set: str) -> str:
-        return system_name(self.generator(cosg_set))
+        """The set's system name in protocols and folders: its generator's cosg_systems.tsv row (MASKGCT)."""
+        return self._entry(cosg_set).cosg_system
+
+    def _entry(self, cosg_set: str):
+        from codecfake import generator_registry
+
+        return generator_registry.generators()[self.generator(cosg_set)]
 
     def source(self, cosg_set: str) -> str:
         return self.sets[cosg_set][1]
@@ -91,9 +92,12 @@ class CosgPlan:
 
     @cache  # asked once per generation job
     def env(self, cosg_set: str) -> str:
-        from codecfake import generator_registry
+        return str(self.plan.basedir / self._entry(cosg_set).env)
 
-        return str(self.plan.basedir / generator_registry.generators()[self.generator(cosg_set)].env)
+    @property
+    def pretrained(self) -> bool:
+        """Whether generation jobs wait for fetched, verified checkpoints (rule fetch_generator_weights)."""
+        return self.settings["weights"] == "pretrained"
 
     @property
     def device(self) -> str:
@@ -146,7 +150,8 @@ class CosgPlan:
             return "|".join(re.escape(n) for n in names) or "(?!)"
 
         sources = {source for _, source, _ in self.sets.values()}
-        return {"cosg_set": pattern(self.sets), "cosg_source": pattern(sorted(sources))}
+        return {"cosg_set": pattern(self.sets), "cosg_source": pattern(sorted(sources)),
+                "generator": pattern(self.settings["generators"])}
 
     def targets(self, rules, utmos: bool) -> list[str]:
         """Protocols, manifests and cards of every (set, split), and the UTMOS table where UTMOS is on."""

@@ -2,7 +2,8 @@
 otherwise): the workflow's CoSG plumbing runs with them in place of a real generator.
 
 - `codecfake.generator_registry`, where this checkout has none (the generator side of issue 19 brings it): one
-  MaskGCT entry with what the workflow reads (name, env, sample rate); its env is the core one, all the double needs.
+  MaskGCT entry with what the workflow reads (name, system, env, sample rate); its env is the core one, all the
+  double needs.
 - `codecfake.generation.load_generator`, always: a deterministic generator (24 kHz, 0.01 s of tone per character
   of the target text at the prompt's level). It stands for no real generator; the real MaskGCT has its own tests.
 - `cosg_wrappers.base.Prompt`, where that module is absent: the interface's dataclass.
@@ -30,10 +31,10 @@ class _EchoGenerator:
 
 
 if importlib.util.find_spec("codecfake.generator_registry") is None:
-    _entry = types.SimpleNamespace(name="MaskGCT", env="envs/core.yaml", sample_rate=24000)  # the double needs no more
+    _entry = types.SimpleNamespace(name="MaskGCT", cosg_system="MASKGCT", env="envs/core.yaml", sample_rate=24000)
     _module("codecfake.generator_registry", generators=lambda: {"MaskGCT": _entry})
-_module("codecfake.generation", load_generator=lambda name, weights="pretrained", seed=0, device="cpu":
-        _EchoGenerator())
+_module("codecfake.generation", load_generator=lambda name, weights="pretrained", seed=0, device="cpu",
+        weights_dir=None: _EchoGenerator())
 if importlib.util.find_spec("cosg_wrappers") is None:
     @dataclass(frozen=True)
     class Prompt:
