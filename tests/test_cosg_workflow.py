@@ -47,7 +47,8 @@ def test_the_dag_lists_the_cosg_jobs(tmp_path):
 def test_e2_sets_and_gpu_resources_in_the_plan(tmp_path):
     listing = tmp_path / "e2.lst"
     listing.write_text("1089-134686-0000\t3.2\tHe hoped.\t1089-134686-0004\t6.1\tHello Bertie.\n")
-    config = demo_config(tmp_path, cosg=cosg_config(device="cuda", e2={"list": str(listing), "root": "ls"}),
+    config = demo_config(tmp_path, cosg=cosg_config(device="cuda", weights="pretrained",
+                                                    e2={"list": str(listing), "root": "ls"}),
                          quality={"enabled": True, "utmos": {"enabled": True, "weights": "random"}})
     # the local profile caps gpu at the GPUs this machine has (none here): allow one for the dry run
     jobs = dry_run_jobs(tmp_path, config, "--cores", "2", "--resources", "gpu=1", env=STUB)
@@ -57,6 +58,9 @@ def test_e2_sets_and_gpu_resources_in_the_plan(tmp_path):
     sets = {(j["wildcards"]["cosg_set"], j["wildcards"]["split"]) for j in jobs if j["rule"] == "cosg_generate"}
     assert ("MaskGCT-E2", "eval") in sets
     assert {j["resources"].get("gpu") for j in jobs if j["rule"] == "cosg_generate"} == {"1"}
+    # pretrained: the checkpoints are fetched once, by a local rule, before any generation job
+    fetches = [j for j in jobs if j["rule"] == "fetch_generator_weights"]
+    assert [j["wildcards"] for j in fetches] == [{"generator": "MaskGCT"}]
 
 
 def test_an_unknown_generator_stops_at_parse_time(tmp_path):
