@@ -59,7 +59,7 @@ class CosgPlan:
 
     def _check_generators(self) -> None:
         from codecfake import generator_registry
-        from codecfake.cm.evalsets import cosg_systems
+        from codecfake.cosg.systems import cosg_systems
 
         known, systems = generator_registry.generators(), cosg_systems()
         for index, name in enumerate(self.settings["generators"]):

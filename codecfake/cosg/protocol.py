@@ -37,7 +37,7 @@ def _concat(paths) -> pd.DataFrame:
 
 def system_taxonomy(system: str) -> dict[str, str]:
     """AUX, DEC, VQ of a CoSG system in protocol spellings (cosg_systems.tsv)."""
-    from codecfake.cm.evalsets import cosg_systems
+    from codecfake.cosg.systems import cosg_systems
 
     systems = cosg_systems()
     if system not in systems.index:
