@@ -207,3 +207,22 @@ def test_utmos_of_a_generated_split_uses_the_cors_scorer(tmp_path):
     by_hand = {label: round(float(np.mean([d for d, lab in zip(direct, rows["label"]) if lab == label])), 4)
                for label in ("bonafide", "spoof")}
     assert means.to_dict() == by_hand
+
+
+def test_fetch_generator_weights_lists_each_verified_checkpoint(monkeypatch, capsys):
+    """The fetch rule's table (the codec one's columns): name, key, path, commit ('-' for none), sha256."""
+    import codecfake
+    from codecfake import weights
+
+    entry = types.SimpleNamespace(name="MaskGCT", protocol_name="MaskGCT",
+                                  weights={"t2s": {"hub": "amphion/MaskGCT"}, "w2v": {"url": "https://x/w.pt"}})
+    registry = types.ModuleType("codecfake.generator_registry")
+    registry.get = {"MaskGCT": entry}.__getitem__
+    monkeypatch.setitem(sys.modules, "codecfake.generator_registry", registry)
+    monkeypatch.setattr(codecfake, "generator_registry", registry, raising=False)  # even once the real one is loaded
+    monkeypatch.setattr(weights, "fetch", lambda e, d: {"t2s": {"commit": "c" * 40, "sha256": "a" * 64},
+                                                       "w2v": {"commit": None, "sha256": "b" * 64}})
+    monkeypatch.setattr(weights, "local_path", lambda e, spec, d: Path(d) / next(iter(spec.values())).split("/")[-1])
+    assert main(["fetch", "generator-weights", "--generators", "MaskGCT", "--weights-dir", "wd"]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"MaskGCT\tt2s\twd/MaskGCT\t{'c' * 40}\t{'a' * 64}",
+                                                    f"MaskGCT\tw2v\twd/w.pt\t-\t{'b' * 64}"]
