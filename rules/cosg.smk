@@ -2,6 +2,8 @@
 # one generation job per (set, split, shard) in the generator's env -> per-split CoSG protocol, manifest and
 # rejects -> provenance card, UTMOS. The generated sets are also CM data sets (codecfake/cosg/plan.py).
 
+from codecfake.cosg.plan import protocol_path
+
 
 wildcard_constraints:
     **cosg.wildcard_constraints(),
@@ -84,7 +86,7 @@ rule cosg_protocol:
         tables=cosg.shard_outputs(rules.cosg_generate, "table"),
         rejects=cosg.shard_outputs(rules.cosg_generate, "rejects"),
     output:
-        protocol=f"{R}/protocols/{{cosg_set}}_{{split}}.txt",
+        protocol=protocol_path(R, "{cosg_set}", "{split}"),
         manifest=f"{R}/manifests/cosg/{{cosg_set}}_{{split}}.tsv",
         rejects=f"{R}/manifests/cosg/{{cosg_set}}_{{split}}.rejects.tsv",
     log:

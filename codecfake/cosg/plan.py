@@ -7,10 +7,12 @@ and, where `cosg.e2.list` is set, `<generator>-E2` with eval only. Each set is a
 """
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from pathlib import Path
 
+from codecfake.cosg.prompts import E2_SPLIT
 from codecfake.errors import UserError
 from codecfake.shard import shard_name
 from codecfake.split import SPLITS
@@ -23,13 +25,18 @@ def set_root(results: str | Path, cosg_set: str) -> Path:
     return Path(results) / "audio" / "cosg" / cosg_set
 
 
+def protocol_path(results: str, cosg_set: str, split: str) -> str:
+    """A set's protocol, beside CoRS_<split>.txt (the rule's output pattern with wildcards, a file without)."""
+    return f"{results}/protocols/{cosg_set}_{split}.txt"
+
+
 def _sets(settings: dict) -> dict[str, tuple[str, str, tuple[str, ...]]]:
     """set name -> (generator, prompt source, splits)."""
     sets = {}
     for generator in settings["generators"]:
         sets[f"{generator}-{settings['corpus_label']}"] = (generator, settings["corpus_label"], SPLITS)
         if settings["e2"]["list"]:
-            sets[f"{generator}-{E2}"] = (generator, E2, ("eval",))
+            sets[f"{generator}-{E2}"] = (generator, E2, (E2_SPLIT,))
     return sets
 
 
@@ -41,7 +48,7 @@ def generated_datasets(config: dict, results: str) -> dict[str, dict]:
         for split in splits:
             name = cosg_set if source == E2 else f"{cosg_set}_{split}"
             datasets[name] = {"format": "cosg", "root": str(set_root(results, cosg_set)),
-                              "protocol": f"{results}/protocols/{cosg_set}_{split}.txt"}
+                              "protocol": protocol_path(results, cosg_set, split)}
     return datasets
 
 
@@ -137,8 +144,6 @@ class CosgPlan:
 
     def provenance_config(self) -> str:
         """JSON of the settings that define a set's audio: the card hashes it."""
-        import json
-
         keys = ("corpus", "corpora", "demo_corpus", "split", "seed")
         data = {key: self.config.get(key) for key in keys}
         data["cosg"] = {k: v for k, v in self.settings.items() if k not in ("resources", "shards")}
