@@ -102,7 +102,7 @@ class _Job:
         return self.stats
 
 
-def _generated(output, row: dict, rate: int) -> np.ndarray | str:
+def _generated(output, rate: int) -> np.ndarray | str:
     """A generator's output for one prompt at 16 kHz, or why it cannot be used (a reject reason)."""
     audio = np.asarray(output, dtype=np.float32)
     if audio.ndim != 1:
@@ -142,7 +142,7 @@ def run_generation_shard(prompt_list, shard: str, generator, generator_name: str
                 raise GeneratorError(f"generator {generator_name} returned {len(outputs)} outputs for {len(batch)} "
                                      f"prompts")
             for (row, _), output in zip(batch, outputs):
-                audio = _generated(output, row, generator.sample_rate)
+                audio = _generated(output, generator.sample_rate)
                 if isinstance(audio, str):
                     job.reject(row, audio)
                 else:
