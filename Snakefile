@@ -12,6 +12,7 @@ sys.path.insert(0, workflow.basedir)
 from codecfake import results_lock, stale_lock
 from codecfake.workflow import Plan, expose_workflow_dir, parent_of
 from codecfake.cm.workflow import CMPlan
+from codecfake.cosg.plan import CosgPlan
 from codecfake.quality.plan import QualityPlan
 from codecfake.trace.workflow import TracePlan
 from codecfake.export import corpus_args, outputs as export_outputs
@@ -24,6 +25,7 @@ validate(config, "config.schema.yaml")
 plan = Plan(config, workflow.basedir)
 R = plan.results
 cmplan = CMPlan(config, R)  # countermeasures (rules/cm.smk); no targets unless `cm:` is configured
+cosg = CosgPlan(config, plan)  # CoSG generation (rules/cosg.smk); no targets unless `cosg.generators` is set
 quality = QualityPlan(config, plan)  # quality, artifacts, statistics, provenance (rules/quality.smk)
 tplan = TracePlan(config, R)  # source tracing (rules/trace.smk); no targets unless `trace.tracers` is set
 export_files, export_dirs = export_outputs(config["export"]["formats"], R)  # rules/export.smk; none unless set
@@ -78,6 +80,7 @@ include: "rules/cm.smk"
 include: "rules/quality.smk"
 include: "rules/trace.smk"
 include: "rules/export.smk"
+include: "rules/cosg.smk"
 
 
 # The default target, after the rules whose outputs it names (rules.<name>.output: each path is written once, in
@@ -90,5 +93,6 @@ rule all:
         cmplan.targets(),
         quality.targets(),
         tplan.targets(),
+        cosg.targets(rules, quality.settings["enabled"] and quality.utmos["enabled"]),
         export_files,
         export_dirs,

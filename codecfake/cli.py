@@ -150,14 +150,21 @@ def cmd_export(args) -> None:
               file=sys.stderr)
 
 
+def print_fetched(entry, weights_dir) -> None:
+    """Fetch and verify an entry's checkpoints (a codec's or a generator's), one line each on stdout: the
+    checksums table a fetch rule writes (name, key, path, commit, sha256)."""
+    from codecfake import weights
+
+    for key, record in weights.fetch(entry, weights_dir).items():
+        path = weights.local_path(entry, entry.weights[key], weights_dir)
+        print(f"{entry.protocol_name}\t{key}\t{path}\t{record['commit'] or '-'}\t{record['sha256']}")
+
+
 def cmd_fetch_codec_weights(args) -> None:
-    from codecfake import registry, weights
+    from codecfake import registry
 
     for name in args.codecs:
-        entry = registry.get(name)
-        for key, record in weights.fetch(entry, args.weights_dir).items():
-            path = weights.local_path(entry, entry.weights[key], args.weights_dir)
-            print(f"{name}\t{key}\t{path}\t{record['commit'] or '-'}\t{record['sha256']}")
+        print_fetched(registry.get(name), args.weights_dir)
 
 
 def register(commands: SimpleNamespace) -> None:
@@ -273,6 +280,7 @@ def register(commands: SimpleNamespace) -> None:
 def build_parser() -> argparse.ArgumentParser:
     from codecfake import detect, envcheck
     from codecfake.cm import cli as cm_cli
+    from codecfake.cosg import cli as cosg_cli
     from codecfake.quality import cli as quality_cli
     from codecfake.trace import cli as trace_cli
 
@@ -286,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in groups.items():
         group = top.add_parser(name, help=help_text, description=help_text)
         setattr(commands, name, group.add_subparsers(dest="subcommand", required=True))
-    for module in (sys.modules[__name__], cm_cli, quality_cli, trace_cli, envcheck, detect):
+    for module in (sys.modules[__name__], cm_cli, cosg_cli, quality_cli, trace_cli, envcheck, detect):
         module.register(commands)
     return parser
 

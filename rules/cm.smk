@@ -188,3 +188,21 @@ rule fetch_dataset:
         args=lambda w: cmplan.fetch_args(w.dataset),
     shell:
         "python -m codecfake fetch dataset {params.args:q} 2> {log:q}"
+
+
+# Paper Fig. 7: each CM (its training set) x each evaluation set, pooled EER.
+rule cm_train_eval_heatmap:
+    input:
+        rules.cm_tables.output.eer,
+    output:
+        report(
+            cmplan.path("eval/heatmap_train_eval.png"),
+            caption="../report/cm_heatmap_train_eval.rst",
+            category="Countermeasures",
+        ),
+    log:
+        f"{R}/logs/cm/heatmap_train_eval.log",
+    conda:
+        "../envs/cm.yaml"
+    shell:
+        "python -m codecfake step cm-heatmap --eer {input:q} --out {output:q} 2> {log:q}"

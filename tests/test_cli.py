@@ -28,7 +28,7 @@ def test_top_level_holds_user_commands_and_three_groups():
     top = _choices(build_parser())
     assert set(top) == USER_COMMANDS
     assert set(_choices(top["fetch"])) == {"codec-weights", "ssl-weights", "utmos-weights", "dataset", "vctk",
-                                                 "aishell3"}
+                                                 "aishell3", "generator-weights"}
     assert set(_choices(top["check"])) == {"envs", "report"}
 
 

@@ -120,6 +120,14 @@ def cmd_report(args) -> None:
     heatmap(eer, args.taxonomy_sets, args.heatmap_out)
 
 
+def cmd_heatmap(args) -> None:
+    import pandas as pd
+
+    from codecfake.cm.report import train_eval_heatmap
+
+    train_eval_heatmap(pd.read_csv(args.eer, sep="\t"), args.out)
+
+
 def cmd_fetch_ssl(args) -> None:
     from codecfake.cm.models.ssl_frontend import fetch
 
@@ -200,6 +208,11 @@ def register(commands) -> None:
     p.add_argument("--taxonomy-out", required=True)
     p.add_argument("--heatmap-out", required=True)
     p.set_defaults(func=cmd_report)
+
+    p = step.add_parser("cm-heatmap", help="training set x evaluation set pooled EER heatmap (paper Fig. 7)")
+    p.add_argument("--eer", required=True, help="every (CM, set) EER table in one (step concat)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_heatmap)
 
     p = fetch.add_parser("ssl-weights", help="download a pinned SSL front-end into the hub cache")
     p.add_argument("--name", required=True)

@@ -19,13 +19,13 @@ import os
 import shutil
 import tarfile
 import zipfile
-from functools import cache
 from pathlib import Path
 
 import pandas as pd
 
-from codecfake import RESOURCES, registry
+from codecfake import registry
 from codecfake.cm.trials import SHARED_BONAFIDE, TRIAL_COLUMNS, check_trials
+from codecfake.cosg.systems import cosg_systems
 from codecfake.errors import UserError
 from codecfake.protocols import read_protocol
 from codecfake.tables import read_text, read_tsv
@@ -76,16 +76,6 @@ def cors(manifest: str | Path, results_dir: str | Path, domain: str = "CoRS") ->
              "system": SHARED_BONAFIDE if r["label"] == "bonafide" else r["subset"],
              "QUA": r["VQ"], "AUX": r["AUX"], "DEC": r["DEC"], "domain": domain} for r in frame.to_dict("records")]
     return _frame(rows, f"CoRS manifest {manifest}")
-
-
-@cache
-def cosg_systems() -> pd.DataFrame:
-    """codecfake/resources/cosg_systems.tsv with its taxonomy in protocol spellings (MVQ, Trad, TIME...)."""
-    table = pd.read_csv(RESOURCES / "cosg_systems.tsv", sep="\t", comment="#", dtype=str, keep_default_na=False)
-    labels = registry.protocol_labels()
-    for attribute in registry.TAXONOMY_FIELDS:
-        table[attribute] = table[attribute].map(labels[attribute])
-    return table.set_index("system")
 
 
 def cosg(root: str | Path, protocol: str | Path, domain: str = "CoSG") -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Evaluation tables and figures: per-system and pooled EER with CIs, confusion counts, paper Table V, Fig. 6.
+"""Evaluation tables and figures: per-system and pooled EER with CIs, confusion counts, paper Table V, Figs. 6, 7.
 
 Per system, a CM is scored on that system's spoofs against the bona fide trials that go with them: the
 system's own (CoSG: prompts from the same page) or, where bona fide is shared (`system` = bonafide, as on
@@ -139,3 +139,13 @@ def heatmap(eer: pd.DataFrame, eval_sets: list[str], path: str | Path) -> None:
             figure.savefig(tmp, dpi=120, format=Path(path).suffix.lstrip(".") or "png")
     finally:
         plt.close(figure)
+
+
+TRAIN_EVAL_PANEL = "training set x evaluation set"
+
+
+def train_eval_heatmap(eer: pd.DataFrame, path: str | Path) -> None:
+    """Paper Fig. 7: the pooled EER of each CM (a training set: BL1, BL2, the CoRS subsets...) on each evaluation
+    set, as one panel of the Fig. 6 heatmap with the evaluation sets as its columns."""
+    pooled = eer[eer["system"] == POOLED]
+    heatmap(pooled.assign(system=pooled["eval_set"], eval_set=TRAIN_EVAL_PANEL), [TRAIN_EVAL_PANEL], path)

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from codecfake.cm.presets import resolve
+from codecfake.cosg.plan import generated_datasets
 from codecfake.errors import UserError
 
 BUILTIN_SETS = {"CoRS_eval": "eval", "CoRS_dev": "dev"}
@@ -18,7 +19,8 @@ class CMPlan:
         self.config = config
         self.cm = config.get("cm") or {}
         self.results = results
-        self.datasets = dict(self.cm.get("datasets") or {})
+        # The generated CoSG sets (MaskGCT-VCTK_train ...) are data sets too; a configured set of that name wins.
+        self.datasets = {**generated_datasets(config, results), **dict(self.cm.get("datasets") or {})}
         self.cms = self._expand(self.cm.get("models") or [])
         self.eval_sets = list(self.cm.get("eval_sets") or []) if self.cms else []
         for name in self.eval_sets:
@@ -139,7 +141,8 @@ class CMPlan:
 
     def reports(self) -> list[str]:
         return [self.path(f"eval/{name}") for name in
-                ("eer.tsv", "confusion.tsv", "taxonomy_level.tsv", "heatmap_codec_level.png")]
+                ("eer.tsv", "confusion.tsv", "taxonomy_level.tsv", "heatmap_codec_level.png",
+                 "heatmap_train_eval.png")]
 
     def targets(self) -> list[str]:
         if not self.cms:

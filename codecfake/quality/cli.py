@@ -19,21 +19,25 @@ def cmd_quality_score(args) -> None:
           file=sys.stderr)
 
 
+def utmos_model(args):
+    """(model, label) of the UTMOS arguments of a scoring step (utmos-score, cosg-utmos): a verified checkpoint
+    or, for pipeline checks, random weights, labelled so that they are never taken for a quality score."""
+    from codecfake.quality import utmos
+
+    if args.random_weights:
+        return utmos.build_random(args.seed), "random (untrained UTMOS22 strong architecture; NOT a quality score)"
+    return utmos.load_pretrained(args.checkpoint, args.sha256), f"pretrained {args.label}"
+
+
 def cmd_utmos_score(args) -> None:
     import torch
 
     from codecfake.device import pick_device
-    from codecfake.quality import utmos
     from codecfake.quality.scoring import utmos_subset
 
     torch.set_num_threads(args.threads)
     device = str(pick_device(args.device))
-    if args.random_weights:
-        model = utmos.build_random(args.seed)
-        label = "random (untrained UTMOS22 strong architecture; NOT a quality score)"
-    else:
-        model = utmos.load_pretrained(args.checkpoint, args.sha256)
-        label = f"pretrained {args.label}"
+    model, label = utmos_model(args)
     frame = utmos_subset(args.bonafide_tables, args.codec_tables, args.subset, args.results_dir, model, label,
                          args.out, device, args.batch_items, args.batch_seconds)
     print(f"utmos {args.subset}: {len(frame)} files on {device}, mean {frame['utmos'].mean():.3f} ({label})",
