@@ -73,8 +73,9 @@ rule cosg_generate:
         seed=config["seed"],
         device=cosg.device,
         batch_items=cosg.settings["batch_items"],
+        python=cosg.python,
     shell:
-        "python -m codecfake step cosg-generate --prompts {input.prompts:q} --shard {wildcards.shard:q}"
+        "{params.python:q} -m codecfake step cosg-generate --prompts {input.prompts:q} --shard {wildcards.shard:q}"
         " --set {wildcards.cosg_set:q} --generator {params.generator:q} --system {params.system:q}"
         " --weights {params.weights:q} --weights-dir {params.weights_dir:q} --seed {params.seed:q} --device {params.device:q} --threads {threads}"
         " --batch-items {params.batch_items:q} --results-dir {params.results:q} --table {output.table:q}"
@@ -118,8 +119,9 @@ rule cosg_card:
         weights=cosg.settings["weights"],
         env_file=lambda w: cosg.env(w.cosg_set),
         config=cosg.provenance_config(),
+        python=cosg.python,
     shell:
-        "python -m codecfake step cosg-card --set {wildcards.cosg_set:q} --split {wildcards.split:q}"
+        "{params.python:q} -m codecfake step cosg-card --set {wildcards.cosg_set:q} --split {wildcards.split:q}"
         " --system {params.system:q} --generator {params.generator:q} --weights {params.weights:q}"
         " --env-file {params.env_file:q} --config-json {params.config:q} --manifest {input.manifest:q}"
         " --rejects {input.rejects:q} --out {output:q} 2> {log:q}"

@@ -107,6 +107,11 @@ class CosgPlan:
         return self.settings["weights"] == "pretrained"
 
     @property
+    def python(self) -> str:
+        """The generator env's interpreter for jobs that need it (`cosg.python`), else the one the job's env has."""
+        return self.settings["python"] or "python"
+
+    @property
     def device(self) -> str:
         return self.settings["device"] or self.config["device"]
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -157,14 +158,51 @@ def _outcomes(junit: Path) -> dict[str, str]:
     return out
 
 
+def generator_config(stems: list[str], out: Path, environ: dict) -> int:
+    """Build one generator's env and write `cosg: {python: <its interpreter>}` to `out`, once the generator says,
+    inside that env, that it can run there (Amphion's tree, espeak-ng)."""
+    envs = {entry.env: name for name, entry in generator_registry.generators().items()
+            if Path(entry.env).stem in stems}
+    if len(envs) != 1:
+        print(f"--generator-config needs --only with one generator env stem, not {stems}", file=sys.stderr)
+        return 1
+    (env_file, name), = envs.items()
+    if not os.environ.get("CODECFAKE_UPSTREAM_MIRROR") and not default_mirror():
+        print(f"{env_file}: no upstream mirror ($CODECFAKE_UPSTREAM_MIRROR or ../shared/upstream) to build it offline",
+              file=sys.stderr)
+        return 1
+    try:
+        python = build(env_file, environ) / "bin" / "python"
+    except subprocess.CalledProcessError as error:
+        print(f"{env_file}: could not be built ({error})", file=sys.stderr)
+        return 1
+    check = (f"from codecfake import generator_registry; reason = generator_registry.get({name!r}).unavailable(); "
+             "print(reason or '', end=''); raise SystemExit(bool(reason))")
+    done = subprocess.run([str(python), "-c", check], cwd=REPO, env={**environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        print(f"{name} cannot run in {env_file}'s env: {done.stdout or done.stderr[-500:]}", file=sys.stderr)
+        return 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(f"# Written by tests/harness/codec_envs.py --generator-config: {name}'s env ({env_file}).\n"
+                   f"cosg: {{python: {json.dumps(str(python))}}}\n")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="env file stems to run (default: all)")
+    parser.add_argument("--generator-config", metavar="YAML",
+                        help="build the env of the one generator named by --only, no tests: write a config overlay "
+                             "whose cosg.python is its interpreter (`make demo`); exit 1, saying why, where it "
+                             "cannot be built or cannot run the generator")
     args = parser.parse_args(argv)
     mirror = os.environ.get("CODECFAKE_UPSTREAM_MIRROR") or default_mirror()
     environ = {**os.environ, "HF_HUB_OFFLINE": "1", "PATH": f"{HERE}{os.pathsep}{os.environ['PATH']}"}
     if mirror:
         environ["CODECFAKE_UPSTREAM_MIRROR"] = str(Path(mirror).resolve())
+    if args.generator_config:
+        return generator_config(args.only or [], Path(args.generator_config), environ)
     exercised = passed = 0
     failures = []
     start = time.perf_counter()
