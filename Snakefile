@@ -78,6 +78,7 @@ include: "rules/cm.smk"
 include: "rules/quality.smk"
 include: "rules/trace.smk"
 include: "rules/export.smk"
+include: "rules/codecfake.smk"
 
 
 # The default target, after the rules whose outputs it names (rules.<name>.output: each path is written once, in
@@ -92,3 +93,4 @@ rule all:
         tplan.targets(),
         export_files,
         export_dirs,
+        rules.codecfake_layout.output if config["codecfake_layout"]["write"] else [],
