@@ -15,6 +15,8 @@ chosen set can be inspected and reused. Strategies (seeded, deterministic):
             selections of a split were the same draw relabelled (every Disent spoof an MVQ one, and so on), where the
             published lists pair the classes in all nine combinations.
   + external  any strategy can add whole external sets (their own domain), e.g. ASVspoof 2019 LA train.
+  external  the external sets alone, none of the run's trials: a CM trained on ASVspoof 2019 LA only (Codecfake's
+            vocoder-trained setting) or on a published copy of a data set (Codecfake's train/dev)
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from codecfake.errors import UserError
 from codecfake.protocols import protocol_lines
 from codecfake.registry import TAXONOMY_FIELDS
 
-STRATEGIES = ("single", "union", "balanced")
+STRATEGIES = ("single", "union", "balanced", "external")
 
 
 class SelectionError(UserError):
@@ -92,6 +94,11 @@ def select(trials: pd.DataFrame, strategy: dict, seed: int, externals: list[pd.D
     codecs = strategy.get("codecs") or None
     if name not in STRATEGIES:
         raise SelectionError(f"{what}: unknown strategy {name!r}; known: {', '.join(STRATEGIES)}")
+    if name == "external":
+        if not externals:
+            raise SelectionError(f"{what}: strategy external trains on external sets alone; list them (external for "
+                                 f"train, external_dev for dev)")
+        return check_trials(pd.concat(list(externals), ignore_index=True), what)
     if name == "single" and (not codecs or len(codecs) != 1):
         raise SelectionError(f"{what}: strategy single takes exactly one codec, got {codecs}")
     candidates = _candidates(trials, codecs, what)
