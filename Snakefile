@@ -93,4 +93,4 @@ rule all:
         tplan.targets(),
         export_files,
         export_dirs,
-        rules.codecfake_layout.output if config["codecfake_layout"]["write"] else [],
+        codecfake_targets,

@@ -129,6 +129,10 @@ class CMPlan:
         return {"cors": cors, "cors_published": cors, "codecfake": cors, "cosg": "system", "asvspoof2019": "speaker",
                 "asvspoof5": "speaker"}.get(fmt, "none")
 
+    def codecfake_sets(self) -> list[str]:
+        """Evaluation sets in Codecfake's layout (format codecfake): the per-condition table's."""
+        return [s for s in self.eval_sets if self.eval_set_spec(s)["format"] == "codecfake"]
+
     def taxonomy_sets(self) -> list[str]:
         """Sets with a per-system taxonomy for Table V and the heatmap: CoSG first, CoRS when CoSG is absent."""
         cosg = [s for s in self.eval_sets if self.eval_set_spec(s)["format"] == "cosg"]
