@@ -35,7 +35,8 @@ PARTS = ("train", "dev")
 #: Our split -> Codecfake's part (eval is its test).
 SPLIT_PART = {"train": "train", "dev": "dev", "eval": "test"}
 REAL, FAKE = "real", "fake"
-LINE = re.compile(r"(?P<file>\S+)\s+(?P<label>real|fake)\s+(?P<method>\S+)")
+#: A label line; the file is a bare name in its part's folder (no folder part, not hidden: nothing outside is read).
+LINE = re.compile(r"(?P<file>[^\s/\\.][^\s/\\]*)\s+(?P<label>real|fake)\s+(?P<method>\S+)")
 
 
 class LayoutError(UserError):
@@ -167,7 +168,8 @@ def read_labels(root: str | Path, part: str) -> pd.DataFrame:
             continue
         match = LINE.fullmatch(line.strip())
         if not match:
-            raise LayoutError(f"{label} line {number}: expected `<file> real|fake <method>`, got {line.strip()!r}")
+            raise LayoutError(f"{label} line {number}: expected `<file> real|fake <method>` (a bare file name), got "
+                              f"{line.strip()!r}")
         condition = condition_of_method(match["method"], part)
         if match["label"] == FAKE and condition is None:
             raise LayoutError(f"{label} line {number}: a fake with method 0")

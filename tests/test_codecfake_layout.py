@@ -147,7 +147,9 @@ def test_any_other_absent_file_is_an_error(tmp_path):
 
 @pytest.mark.parametrize("line,message", [("F01_x.wav spoof 1", "expected `<file> real|fake <method>`"),
                                           ("F09_x.wav fake 9", "method '9' is none of"),
-                                          ("x.wav fake 0", "a fake with method 0")])
+                                          ("x.wav fake 0", "a fake with method 0"),
+                                          ("../../etc/F01_x.wav fake 1", "a bare file name"),
+                                          (".hidden.wav fake 1", "a bare file name")])
 def test_a_malformed_label_line_is_named(tmp_path, line, message):
     root = tmp_path / "Codecfake"
     (root / "label").mkdir(parents=True)
