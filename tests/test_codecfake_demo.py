@@ -53,7 +53,7 @@ def test_the_codecs_are_the_demo_configs_less_c7():
 def test_labels_cover_both_corpora_and_seven_conditions(demo):
     results, _ = demo
     labels = sorted((results / "codecfake" / "label").glob("*.txt"))
-    assert [p.stem for p in labels] == sorted(["train", "dev", *CODECS.values()])
+    assert sorted(p.stem for p in labels) == sorted(["train", "dev", *CODECS.values()])
     lines = [line for path in labels for line in path.read_text().splitlines()]
     assert lines and all(LINE.fullmatch(line) for line in lines), [x for x in lines if not LINE.fullmatch(x)][:3]
     files = [LINE.fullmatch(line).group(1) for line in lines]
