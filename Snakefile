@@ -81,6 +81,7 @@ include: "rules/quality.smk"
 include: "rules/trace.smk"
 include: "rules/export.smk"
 include: "rules/cosg.smk"
+include: "rules/codecfake.smk"
 
 
 # The default target, after the rules whose outputs it names (rules.<name>.output: each path is written once, in
@@ -96,3 +97,4 @@ rule all:
         cosg.targets(rules, quality.settings["enabled"] and quality.utmos["enabled"]),
         export_files,
         export_dirs,
+        codecfake_targets,

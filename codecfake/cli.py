@@ -278,7 +278,7 @@ def register(commands: SimpleNamespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from codecfake import detect, envcheck
+    from codecfake import codecfake_cli, detect, envcheck
     from codecfake.cm import cli as cm_cli
     from codecfake.cosg import cli as cosg_cli
     from codecfake.quality import cli as quality_cli
@@ -294,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, help_text in groups.items():
         group = top.add_parser(name, help=help_text, description=help_text)
         setattr(commands, name, group.add_subparsers(dest="subcommand", required=True))
-    for module in (sys.modules[__name__], cm_cli, cosg_cli, quality_cli, trace_cli, envcheck, detect):
+    for module in (sys.modules[__name__], cm_cli, cosg_cli, quality_cli, trace_cli, envcheck, detect, codecfake_cli):
         module.register(commands)
     return parser
 

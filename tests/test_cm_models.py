@@ -20,6 +20,7 @@ TINY = {
     "aasist_l": {**TINY_AASIST, "sinc": {"filters": 12, "kernel": 32}},
     "w2v2_aasist": {**TINY_AASIST, "ssl": TINY_SSL, "projection": 24},
     "wavlm_aasist": {**TINY_AASIST, "ssl": {**TINY_SSL, "layer": 1}, "projection": 24},
+    "w2v2_aasist_frozen": {**TINY_AASIST, "ssl": {**TINY_SSL, "layer": 1}, "projection": 24},
     "mel_lcnn": {"mel": {"n_mels": 32}},
     "w2v2_lcnn": {"ssl": {**TINY_SSL, "layer": 1}},
 }

@@ -12,3 +12,11 @@ def test_snakemake_lint_reports_nothing():
                           capture_output=True, text=True, timeout=300)
     found = proc.stdout + proc.stderr
     assert proc.returncode == 0 and "Lints for" not in found, found[-4000:]
+
+
+def test_snakemake_lint_reports_nothing_for_the_codecfake_demo():
+    """configs/demo_codecfake.yaml switches on the Codecfake rules (layout, per-condition table) demo.yaml does not."""
+    proc = subprocess.run([str(SNAKEMAKE), "--lint", "--configfile", "configs/demo_codecfake.yaml"], cwd=REPO,
+                          env=job_env(), capture_output=True, text=True, timeout=300)
+    found = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "Lints for" not in found, found[-4000:]

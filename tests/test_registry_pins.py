@@ -79,8 +79,8 @@ def test_no_source_names_the_old_encodec_prefix_as_its_hash():
     """Issue 17: EnCodec (and Vocos' EnCodec file) were "verified" by d7cc33bc, the file name's prefix."""
     pins = {f"{name}.{key}": spec.get("sha256") for name, key, spec in SOURCES
             if "encodec_24khz-d7cc33bc.th" in spec.get("url", "")}
-    assert pins == dict.fromkeys(["Encodec_6b24k.model", "Encodec_24b24k.model", "vocos_encodec_6.encodec",
-                                  "vocos_encodec_12.encodec"],
+    assert pins == dict.fromkeys(["Encodec_6b24k.model", "Encodec_24b24k.model", "Encodec_3b24k.model",
+                                  "Encodec_12b24k.model", "vocos_encodec_6.encodec", "vocos_encodec_12.encodec"],
                                  "d7cc33bcf1aad7f2dad9836f36431530744abeace3ca033005e3290ed4fa47bf")
 
 

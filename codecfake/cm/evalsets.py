@@ -12,25 +12,30 @@ Both CodecFake+ formats are read by codecfake.protocols.read_protocol (strict: a
   asvspoof5     protocol lines `SPEAKER FILE GENDER CODEC CODEC_Q CODEC_SEED ATTACK_TAG ATTACK_LABEL KEY TMP`,
                 <root>/<FILE>.flac
   folder        <root>/bonafide/**/*.{wav,flac} and <root>/spoof/**: files under spoof/<NAME>/ are system NAME
+  codecfake     Codecfake (Xie et al.) as published: label/<part>.txt `<file> real|fake <method>` with train/,
+                dev/ and test/<C>/ audio (codecfake.codecfake_layout); `parts` picks train, dev or test
+                conditions (default: every test condition present); the condition is the fakes' system
 """
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import sys
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 
-from codecfake import registry
+from codecfake import codecfake_layout, registry
 from codecfake.cm.trials import SHARED_BONAFIDE, TRIAL_COLUMNS, check_trials
 from codecfake.cosg.systems import cosg_systems
 from codecfake.errors import UserError
 from codecfake.protocols import read_protocol
 from codecfake.tables import read_text, read_tsv
 
-FORMATS = ("cors", "cors_published", "cosg", "asvspoof2019", "asvspoof5", "folder")
+FORMATS = ("cors", "cors_published", "cosg", "asvspoof2019", "asvspoof5", "folder", "codecfake")
 AUDIO_SUFFIXES = (".wav", ".flac")
 UNKNOWN = "-"
 
@@ -169,6 +174,52 @@ def folder(root: str | Path, domain: str = "folder") -> pd.DataFrame:
     return _frame(rows, what)
 
 
+#: The speaker at the start of a Codecfake utterance name: VCTK `p225_001`, AISHELL-3 `SSB00050001`.
+CODECFAKE_SPEAKER = re.compile(r"(p\d+|s\d+)_|(SSB\d{4})\d{4}")
+
+
+def _without_absent_alm_reals(rows: pd.DataFrame, part: str, what: str) -> pd.DataFrame:
+    """A3's reals are AudioCaps files, which Codecfake does not distribute: where they are absent, A3 is left out
+    (its fakes alone give no EER) with a message, and every other part stays usable."""
+    if part != "A3":
+        return rows
+    absent = rows[(rows["label"] == codecfake_layout.REAL) & ~rows["path"].map(lambda p: Path(p).is_file())]
+    if absent.empty:
+        return rows
+    print(f"{what}: A3 left out: {len(absent)} of its real files are absent, e.g. {absent['path'].iloc[0]} "
+          f"(AudioCaps, not distributed with Codecfake: put the AudioCaps clips named in label/A3.txt in A3's "
+          f"folder to score A3); the other parts are read", file=sys.stderr)
+    return rows.iloc[0:0]
+
+
+def codecfake(root: str | Path, parts: list[str] | None = None, domain: str = "Codecfake") -> pd.DataFrame:
+    """Codecfake's label files and audio folders as trials; reals shared by its codec test sets are one trial."""
+    what = f"Codecfake layout {root}"
+    parts = parts or codecfake_layout.test_parts(root)
+    if not parts:
+        raise EvalSetError(f"{what}: no label/<condition>.txt (C1-C7, C3-x, C4-x, A1-A3) found")
+    rows, seen = [], set()
+    for part in parts:
+        table = _without_absent_alm_reals(codecfake_layout.read_labels(root, part), part, what)
+        for record in table.to_dict("records"):
+            real = record["label"] == codecfake_layout.REAL
+            shared = real and part not in codecfake_layout.ALM
+            group = "test" if part in codecfake_layout.CONDITIONS else part
+            utt = f"{group}/{record['file']}" if shared else f"{part}/{record['file']}"
+            if utt in seen:
+                continue
+            seen.add(utt)
+            source = codecfake_layout.utterance(record["file"], record["condition"])
+            speaker = CODECFAKE_SPEAKER.match(source)
+            taxonomy = "REAL" if real else UNKNOWN
+            rows.append({"utt_id": utt, "path": record["path"], "label": "bonafide" if real else "spoof",
+                         "speaker": next(filter(None, speaker.groups())) if speaker else UNKNOWN,
+                         "source_utt": source,
+                         "system": SHARED_BONAFIDE if shared else (part if real else record["condition"]),
+                         "QUA": taxonomy, "AUX": taxonomy, "DEC": taxonomy, "domain": domain})
+    return _check_audio(_frame(rows, what), what)
+
+
 def load(name: str, spec: dict, results_dir: str | Path | None = None) -> pd.DataFrame:
     """The trial table of a configured set {format, root, protocol} (cors: {format, manifest})."""
     fmt = spec.get("format")
@@ -186,6 +237,8 @@ def load(name: str, spec: dict, results_dir: str | Path | None = None) -> pd.Dat
         return asvspoof5(spec["root"], spec["protocol"], domain=name)
     if fmt == "folder":
         return folder(spec["root"], domain=name)
+    if fmt == "codecfake":
+        return codecfake(spec["root"], spec.get("parts"), domain=name)
     raise EvalSetError(f"data set {name}: unknown format {fmt!r}; known: {', '.join(FORMATS)}")
 
 

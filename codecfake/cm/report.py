@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from codecfake.cm.metrics import confusion_at, eer_of_labels, eer_with_ci
+from codecfake.cm.metrics import codecfake_convention_eer, confusion_at, eer_of_labels, eer_with_ci
 from codecfake.cm.trials import SHARED_BONAFIDE, label_codes
 from codecfake.registry import TAXONOMY_FIELDS
 from codecfake.tables import atomic_output
@@ -23,6 +23,8 @@ CONFUSION_COLUMNS = ["cm", "eval_set", "system", "threshold", "bonafide_as_bonaf
                      "spoof_as_bonafide", "spoof_as_spoof", "accuracy"]
 TAXONOMY_COLUMNS = ["attribute", "eval_set", "train_class", "eval_class", "mean_eer", "se_eer", "n_pairs", "n_cms",
                     "n_systems", "quality_filter"]
+CODECFAKE_COLUMNS = ["cm", "eval_set", "condition", "eer", "ci_low", "ci_high", "n_bonafide", "n_spoof",
+                     "eer_codecfake_convention"]
 POOLED = "pooled"
 MIXED = "mixed"
 UNKNOWN = "-"
@@ -149,3 +151,21 @@ def train_eval_heatmap(eer: pd.DataFrame, path: str | Path) -> None:
     set, as one panel of the Fig. 6 heatmap with the evaluation sets as its columns."""
     pooled = eer[eer["system"] == POOLED]
     heatmap(pooled.assign(system=pooled["eval_set"], eval_set=TRAIN_EVAL_PANEL), [TRAIN_EVAL_PANEL], path)
+
+
+def codecfake_conditions(eer: pd.DataFrame, scores: dict[tuple[str, str], pd.DataFrame],
+                         order: tuple[str, ...]) -> pd.DataFrame:
+    """Codecfake's per-condition table: for each (CM, set) scored on a Codecfake layout, the EER rows (standard EER
+    and bootstrap CI, from `evaluate`) of its conditions in Codecfake's `order`, then pooled, with Codecfake's own
+    polarity-free figure beside them (eer_codecfake_convention), for comparison with its tables only."""
+    rows = []
+    for (cm, eval_set), table in scores.items():
+        mine = eer[(eer["cm"] == cm) & (eer["eval_set"] == eval_set)].set_index("system")
+        for condition in [c for c in (*order, POOLED) if c in mine.index]:
+            trials = system_trials(table, condition)
+            row = mine.loc[condition]
+            rows.append({"cm": cm, "eval_set": eval_set, "condition": condition, "eer": row["eer"],
+                         "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n_bonafide": row["n_bonafide"],
+                         "n_spoof": row["n_spoof"], "eer_codecfake_convention": codecfake_convention_eer(
+                             label_codes(trials), trials["score"].to_numpy(dtype=np.float64))})
+    return pd.DataFrame(rows, columns=CODECFAKE_COLUMNS)

@@ -1,7 +1,8 @@
 """Running a CM over trials: batched forward passes, scores, and loading trained CMs.
 
 Score = the raw bona fide logit, as the reference implementations score (clovaai/aasist and SSL_Anti-spoofing
-write logit[:, 1]): higher means more bona fide, as the ASVspoof EER expects.
+write logit[:, 1]), or, where a CM's train.score says so, the softmax bona fide probability (Codecfake's): higher
+means more bona fide, as the ASVspoof EER expects.
 """
 from __future__ import annotations
 
@@ -59,6 +60,23 @@ def bonafide_score(logits: np.ndarray, bonafide_index: int = BONAFIDE_LABEL) -> 
     return np.asarray(logits, dtype=np.float64)[:, bonafide_index]
 
 
+def bonafide_probability(logits: np.ndarray) -> np.ndarray:
+    """The softmax probability of bona fide (float64)."""
+    return torch.softmax(torch.as_tensor(logits, dtype=torch.float64), dim=-1)[:, BONAFIDE_LABEL].numpy()
+
+
+#: What a CM's score is (its spec's train.score): the bona fide logit, as clovaai/aasist and SSL_Anti-spoofing
+#: score, or the softmax bona fide probability, as Codecfake's generate_score.py does (softmax(outputs)[:, 0], its
+#: real class being index 0). Both rank trials differently: the probability reads both logits.
+SCORES = ("logit", "probability")
+
+
+def cm_scores(logits: np.ndarray, kind: str = "logit") -> np.ndarray:
+    if kind not in SCORES:
+        raise UserError(f"train.score {kind!r} is not one of {', '.join(SCORES)}")
+    return bonafide_probability(logits) if kind == "probability" else bonafide_score(logits)
+
+
 def load_cm(path: str | Path, device: torch.device) -> tuple[torch.nn.Module, dict]:
     """A trained CM (model.pt written by train.py): its network rebuilt from the stored spec, weights loaded."""
     checkpoint = read_checkpoint(path)
@@ -71,7 +89,8 @@ def load_cm(path: str | Path, device: torch.device) -> tuple[torch.nn.Module, di
 
 def score_trials(model_path: str | Path, trials: pd.DataFrame, device: str = "auto", batch_size: int | None = None,
                  workers: int = 4, progress: bool = True) -> pd.DataFrame:
-    """The trial table with `score` (the bona fide logit) and `bonafide_probability` (softmax) columns."""
+    """The trial table with `score` (the spec's train.score: the bona fide logit unless it says probability) and
+    `bonafide_probability` (softmax) columns."""
     torch_device = pick_device(device)
     model, spec = load_cm(model_path, torch_device)
     train = spec["train"]
@@ -79,5 +98,5 @@ def score_trials(model_path: str | Path, trials: pd.DataFrame, device: str = "au
     logits = predict_logits(model, dataset, batch_size or train["batch_size"], torch_device,
                             amp_dtype(train.get("amp", False), torch_device),
                             loader_workers(workers, torch_device), progress)
-    probability = torch.softmax(torch.as_tensor(logits, dtype=torch.float64), dim=-1)[:, BONAFIDE_LABEL].numpy()
-    return trials.assign(score=bonafide_score(logits), bonafide_probability=probability)
+    return trials.assign(score=cm_scores(logits, train.get("score", "logit")),
+                         bonafide_probability=bonafide_probability(logits))

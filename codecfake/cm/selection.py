@@ -15,7 +15,8 @@ chosen set can be inspected and reused. Strategies (seeded, deterministic):
             selections of a split were the same draw relabelled (every Disent spoof an MVQ one, and so on), where the
             published lists pair the classes in all nine combinations.
   external  the external sets only, no CoRS trial: the paper's baselines BL1 (ASVspoof 2019 LA) and BL2
-            (MaskGCT-VCTK, a generated CoSG set: `external: [MaskGCT-VCTK_train]`, `external_dev: [MaskGCT-VCTK_dev]`)
+            (MaskGCT-VCTK, a generated CoSG set: `external: [MaskGCT-VCTK_train]`, `external_dev: [MaskGCT-VCTK_dev]`),
+            Codecfake's vocoder-trained setting, or a published copy of a data set (Codecfake's train/dev)
   + external  any strategy can add whole external sets (their own domain), e.g. ASVspoof 2019 LA train.
 """
 from __future__ import annotations

@@ -9,7 +9,8 @@ never runs. Rerunning after a crash continues
 after the last complete epoch and ends with the same model as an uninterrupted run. Checkpoints carry a
 fingerprint of the spec (epochs excepted, so training can be extended) and of the data; stale ones are ignored.
 `Trainer` is the loop; `CMTrainer` (here) and codecfake.trace.train's `TracerTrainer` fill in the model, data,
-loss and dev metrics. A CM's best epoch by dev EER (ties: dev loss) becomes model.pt. Evaluation sets never enter.
+loss and dev metrics. A CM's best epoch by dev EER (ties: dev loss), or by dev loss (train.select), becomes
+model.pt. Evaluation sets never enter.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from codecfake.cm.rawboost import RawBoostParams
 from codecfake.cm.scoring import (
     amp_dtype,
     autocast,
-    bonafide_score,
+    cm_scores,
     loader_workers,
     predict_logits,
 )
@@ -368,7 +369,8 @@ class Trainer:
 
 
 class CMTrainer(Trainer):
-    """A binary CM: weighted cross-entropy; selection on dev EER of the bona fide logit, then dev loss."""
+    """A binary CM: weighted cross-entropy; selection on the dev EER of its score, then dev loss (train.select eer,
+    the default), or on dev loss, then EER (loss: Codecfake's main_train.py keeps the lowest dev loss)."""
 
     log_columns = LOG_COLUMNS
 
@@ -400,8 +402,8 @@ class CMTrainer(Trainer):
         labels = torch.as_tensor(self.dev_labels, device=self.device)
         with torch.no_grad():
             loss = float(self.criterion(torch.as_tensor(logits, device=self.device), labels))
-        eer = eer_of_labels(self.dev_labels, bonafide_score(logits))
-        return {"dev_loss": loss, "dev_eer": eer}, (eer, loss)
+        eer = eer_of_labels(self.dev_labels, cm_scores(logits, self.cfg.get("score", "logit")))
+        return {"dev_loss": loss, "dev_eer": eer}, (loss, eer) if self.cfg.get("select") == "loss" else (eer, loss)
 
     def best_payload(self, epoch):
         return {"spec": self.spec_offline, "model": self.model.state_dict(), "epoch": epoch,

@@ -114,6 +114,8 @@ class CMPlan:
         spec = self.datasets[name]
         if spec.get("url") and not Path(spec["root"]).is_dir():
             return [self.path(f"datasets/{name}.fetched")]
+        if spec["format"] == "codecfake":
+            return [spec["root"]]  # the folder: a published copy, or this run's Codecfake layout (rules/codecfake.smk)
         return [spec["protocol"]] if spec.get("protocol") else []
 
     def eval_set_inputs(self, name: str) -> list[str]:
@@ -126,8 +128,12 @@ class CMPlan:
         fmt = self.eval_set_spec(eval_set)["format"]
         ci = self.cm.get("ci") or {}
         cors = ci.get("cors_condition", "source_utt")
-        return {"cors": cors, "cors_published": cors, "cosg": "system", "asvspoof2019": "speaker",
+        return {"cors": cors, "cors_published": cors, "codecfake": cors, "cosg": "system", "asvspoof2019": "speaker",
                 "asvspoof5": "speaker"}.get(fmt, "none")
+
+    def codecfake_sets(self) -> list[str]:
+        """Evaluation sets in Codecfake's layout (format codecfake): the per-condition table's."""
+        return [s for s in self.eval_sets if self.eval_set_spec(s)["format"] == "codecfake"]
 
     def taxonomy_sets(self) -> list[str]:
         """Sets with a per-system taxonomy for Table V and the heatmap: CoSG first, CoRS when CoSG is absent."""

@@ -9,7 +9,8 @@ from codecfake import codec_loading
 encodec = pytest.importorskip("encodec")
 
 
-@pytest.mark.parametrize("name,bandwidth", [("Encodec_6b24k", 6.0), ("Encodec_24b24k", 24.0)])
+@pytest.mark.parametrize("name,bandwidth", [("Encodec_6b24k", 6.0), ("Encodec_24b24k", 24.0), ("Encodec_3b24k", 3.0),
+                                            ("Encodec_12b24k", 12.0)])
 def test_matches_package_factory_and_codes_route(name, bandwidth, speech_16k):
     wrapper = codec_loading.load(name, weights="random", seed=3)
     # The package's own factory builds the same architecture: the wrapper's weights load into it unchanged.
@@ -21,5 +22,6 @@ def test_matches_package_factory_and_codes_route(name, bandwidth, speech_16k):
         frames = model.encode(wav[:, None])
         codes = torch.cat([codes for codes, _ in frames], dim=-1)
         reference = model.decode([(codes, None)])[:, 0]
-    assert codes.shape[1] == {6.0: 8, 24.0: 32}[bandwidth]
+    # codebooks: 8 at 6 kbps, 32 at 24 (EnCodec's paper); Codecfake's Table II: 4 at 3 kbps (C4-1), 16 at 12 (C4-2)
+    assert codes.shape[1] == {3.0: 4, 6.0: 8, 12.0: 16, 24.0: 32}[bandwidth]
     assert (wrapper.resynthesize(wav) - reference).abs().max() <= 1e-5

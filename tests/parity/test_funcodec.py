@@ -48,3 +48,22 @@ def test_pretrained_path_rejects_a_different_released_config(tmp_path):
     config.write_text(yaml.safe_dump({**arch, "encoder_conf": {**arch["encoder_conf"], "causal": True}}))
     with pytest.raises(ValueError, match="encoder_conf"):
         wrapper.load_pretrained(arch, {"config": config, "model": tmp_path / "model.pth"})
+
+
+@pytest.mark.parametrize("name,bit_width", [("FunCodec_en-libritts-16k-gr1nq32ds320_3k", 3000),
+                                            ("FunCodec_en-libritts-16k-gr1nq32ds320_6k", 6000),
+                                            ("FunCodec_en-libritts-16k-gr1nq32ds320_12k", 12000)])
+def test_codecfake_bitrates_equal_speech2token_at_that_bit_width(name, bit_width, speech_16k, tmp_path):
+    """Codecfake's C3-1..C3-3 stand-ins: the LibriTTS FreqCodec called with FunCodec's own bit_width argument."""
+    wrapper = codec_loading.load(name, weights="random", seed=0)
+    config, model = tmp_path / "config.yaml", tmp_path / "model.pth"
+    config.write_text(yaml.safe_dump(wrapper.entry.architecture_params()))
+    torch.save(wrapper.model.model.state_dict(), model)
+    with mock.patch.object(codec_basic, "Audio2Mel", codec_freq.Audio2Mel):
+        upstream = Speech2Token(str(config), str(model), device="cpu")
+    wav = torch.from_numpy(speech_16k[:16000])[None]
+    _, _, expected, _ = upstream(wav, bit_width=bit_width)
+    _, _, every_codebook, _ = upstream(wav)
+    got = wrapper.resynthesize(wav)
+    assert (got - expected[:, 0]).abs().max().item() <= TOLERANCE
+    assert (got - every_codebook[:, 0]).abs().max().item() > TOLERANCE  # fewer codebooks: another output
