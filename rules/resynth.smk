@@ -31,14 +31,14 @@ rule resynthesize:
     log:
         f"{R}/logs/resynth/{{codec}}/{{split}}/{{shard}}.log",
     conda:
-        lambda w: plan.env(w.codec)
+        plan.by_codec(plan.env)
     threads: config["threads"]
     resources:
         gpu=plan.resynth_gpus(),
         mem_mb=8000,
         runtime=240,
     params:
-        fingerprint=lambda w: plan.fingerprint(w.codec),
+        fingerprint=plan.by_codec(plan.fingerprint),
         results=parent_of("output", "table", levels=4),
         format=config["audio_format"],
         weights=config["weights"],
