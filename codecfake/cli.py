@@ -167,10 +167,10 @@ def register(commands: SimpleNamespace) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--layout", default="vctk", choices=["vctk", "aishell3"])
     p.add_argument("--speakers", nargs="+", required=True)
-    p.add_argument("--utterances", type=int, default=3)
-    p.add_argument("--min-seconds", type=float, default=1.0)
-    p.add_argument("--max-seconds", type=float, default=2.5)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--utterances", type=int, required=True)
+    p.add_argument("--min-seconds", type=float, required=True)
+    p.add_argument("--max-seconds", type=float, required=True)
+    p.add_argument("--seed", type=int, required=True)
     p.set_defaults(func=cmd_demo_corpus)
 
     p = fetch.add_parser("vctk", help="download and extract VCTK 0.92 (resumable, sha256-checked)")
@@ -192,7 +192,7 @@ def register(commands: SimpleNamespace) -> None:
     source.add_argument("--corpus", action="append", metavar="NAME=ROOT",
                         help="one per corpus of a several-corpus run (vctk, aishell3); rows get a corpus column")
     p.add_argument("--mic", default="mic1", choices=["mic1", "mic2"])
-    p.add_argument("--invalid-ids", default="error", choices=["error", "reject"],
+    p.add_argument("--invalid-ids", required=True, choices=["error", "reject"],
                    help="a row with an unsafe, duplicate or colliding utt_id/speaker: stop, or list it in --rejects")
     p.add_argument("--out", required=True)
     p.add_argument("--rejects", required=True, help="TSV of the rows left out, with the reason")

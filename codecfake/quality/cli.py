@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from codecfake.errors import UserError
-from codecfake.split import SPLITS
 
 
 def cmd_quality_score(args) -> None:
@@ -170,18 +169,18 @@ def register(commands) -> None:
     p.add_argument("--manifest", required=True, help="CoRS manifest of the analysed split")
     p.add_argument("--results-dir", required=True)
     p.add_argument("--codecs", nargs="+", required=True)
-    p.add_argument("--utterances", type=int, default=100)
-    p.add_argument("--n-fft", type=int, default=512)
-    p.add_argument("--hop", type=int, default=128)
-    p.add_argument("--clip-db", type=float, default=40.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--utterances", type=int, required=True)
+    p.add_argument("--n-fft", type=int, required=True)
+    p.add_argument("--hop", type=int, required=True)
+    p.add_argument("--clip-db", type=float, required=True)
+    p.add_argument("--seed", type=int, required=True)
     p.add_argument("--groups", required=True)
     p.add_argument("--pairs", required=True)
     p.add_argument("--figure", required=True)
     p.set_defaults(func=cmd_artifacts)
 
     p = step.add_parser("dataset-stats", help="paper Table II: utterances, hours, durations, rejects")
-    p.add_argument("--splits", nargs="+", default=list(SPLITS))
+    p.add_argument("--splits", nargs="+", required=True)
     p.add_argument("--manifests", nargs="+", required=True)
     p.add_argument("--rejects", nargs="+", required=True)
     p.add_argument("--codecs", nargs="*", default=[])

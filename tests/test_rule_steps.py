@@ -1,0 +1,48 @@
+"""The seams between the rules and the code they run: a value a rule passes has no second default in the step."""
+from __future__ import annotations
+
+import argparse
+import re
+
+from codecfake.cli import build_parser
+from tests.tinyrun import REPO
+
+CALL = re.compile(r"python -m codecfake (step|fetch) ([\w-]+)((?:(?!python -m codecfake).)*)", re.S)
+
+
+def _rules() -> dict[str, str]:
+    """Rule name -> its text, over rules/*.smk."""
+    blocks = {}
+    for path in sorted((REPO / "rules").glob("*.smk")):
+        for block in re.split(r"^\s*rule ", path.read_text(), flags=re.M)[1:]:
+            blocks[block.split(":", 1)[0].strip()] = block
+    return blocks
+
+
+def _calls(block: str) -> list[tuple[str, str, list[str]]]:
+    """(group, command, --options) of each `python -m codecfake` call in a rule's shell string."""
+    shell = "".join(re.findall(r'^\s*"(.*)"\s*$', block.split("shell:", 1)[-1], flags=re.M))
+    return [(group, name, re.findall(r"(--[\w-]+)", args)) for group, name, args in CALL.findall(shell)]
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(actions[0].choices) if actions else {}
+
+
+def test_a_value_a_rule_passes_has_no_default_in_the_step():
+    """Defaults live in config.schema.yaml and reach a step through its rule: an option the rule always passes is
+    required by the step (a default there could drift from the schema's unseen)."""
+    top = _subparsers(build_parser())
+    drifting = []
+    for rule, block in _rules().items():
+        for group, name, options in _calls(block):
+            if group != "step":  # `fetch` commands are also run by hand, with defaults of their own
+                continue
+            parser = _subparsers(top[group])[name]
+            actions = {option: action for action in parser._actions for option in action.option_strings}
+            for option in options:
+                action = actions[option]
+                if not (action.default is None or action.default is False or action.default == []):
+                    drifting.append(f"rule {rule}: {group} {name} {option} defaults to {action.default!r}")
+    assert not drifting, "\n".join(drifting)
