@@ -23,9 +23,9 @@ configfile: "config.yaml"
 validate(config, "config.schema.yaml")
 plan = Plan(config, workflow.basedir)
 R = plan.results
-cmplan = CMPlan(config, R)  # countermeasures (rules/cm.smk); no targets unless `cm:` is configured
-quality = QualityPlan(config, plan)  # quality, artifacts, statistics, provenance (rules/quality.smk)
-tplan = TracePlan(config, R)  # source tracing (rules/trace.smk); no targets unless `trace.tracers` is set
+cmplan = CMPlan(config, R, rules)  # countermeasures (rules/cm.smk); no targets unless `cm:` is configured
+quality = QualityPlan(config, plan, rules)  # quality, artifacts, statistics, provenance (rules/quality.smk)
+tplan = TracePlan(config, R, rules)  # source tracing (rules/trace.smk); no targets unless `trace.tracers` is set
 export_files, export_dirs = export_outputs(config["export"]["formats"], R)  # rules/export.smk; none unless set
 
 

@@ -50,7 +50,7 @@ rule fetch_aishell3:
 
 rule corpus_manifest:
     input:
-        plan.corpus.inputs(),
+        plan.corpus.inputs(rules),
     output:
         manifest=f"{R}/corpus/manifest.tsv",
         rejects=f"{R}/corpus/manifest.rejects.tsv",
@@ -68,7 +68,7 @@ rule corpus_manifest:
 
 rule split_speakers:
     input:
-        f"{R}/corpus/manifest.tsv",
+        rules.corpus_manifest.output.manifest,
     output:
         train=f"{R}/corpus/split/train.tsv",
         dev=f"{R}/corpus/split/dev.tsv",

@@ -102,7 +102,7 @@ rule quality_metrics:
 
 rule quality_figures:
     input:
-        f"{R}/quality/metrics.tsv",
+        rules.quality_metrics.output[0],
     output:
         [
             report(

@@ -1,4 +1,5 @@
-"""The seams between the rules and the code they run: a value a rule passes has no second default in the step."""
+"""The seams between the rules and the code they run: a value a rule passes has no second default in the step, and
+every output path is written once (in the rule that makes it)."""
 from __future__ import annotations
 
 import argparse
@@ -46,3 +47,30 @@ def test_a_value_a_rule_passes_has_no_default_in_the_step():
                 if not (action.default is None or action.default is False or action.default == []):
                     drifting.append(f"rule {rule}: {group} {name} {option} defaults to {action.default!r}")
     assert not drifting, "\n".join(drifting)
+
+
+def test_every_output_path_is_written_in_one_place():
+    """Each rule's output path appears once in rules/ and in no module of codecfake/ (with its wildcards, whatever
+    they are called there): other rules and the planners read it from `rules.<name>.output`, so `grep` for a path
+    in rules/ finds the one rule that makes it."""
+    paths = []
+    for block in _rules().values():
+        section = re.split(r"^\s{4}(?:log|conda|params|shell|threads|resources|localrule|wildcard_constraints):",
+                           block.split("output:", 1)[-1], flags=re.M)[0] if "output:" in block else ""
+        paths += re.findall(r'f"\{R\}/([^"]+)"', section)
+    assert len(paths) >= 40
+    rules_text = "".join(path.read_text() for path in [*(REPO / "rules").glob("*.smk"), REPO / "Snakefile"])
+    code = {path: _shape(path.read_text()) for path in (REPO / "codecfake").rglob("*.py")}
+    restated = []
+    for path in paths:
+        count = rules_text.count(f"{{R}}/{path}")
+        if count != 1:
+            restated.append(f"{path}: {count} times in rules/")
+        restated += [f"{path}: in {module.relative_to(REPO)}" for module, text in code.items()
+                     if "{" in path and _shape(path) in text]
+    assert not restated, "\n".join(restated)
+
+
+def _shape(text: str) -> str:
+    """Paths with every wildcard or f-string field as {} (so `audio/{subset}/{split}` is `audio/{s}/{split}`)."""
+    return re.sub(r"\{+[^{}]*\}+", "{}", text)

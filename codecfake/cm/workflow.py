@@ -8,14 +8,18 @@ from pathlib import Path
 
 from codecfake.cm.presets import resolve
 from codecfake.errors import UserError
+from codecfake.rule_outputs import output_path
 
 BUILTIN_SETS = {"CoRS_eval": "eval", "CoRS_dev": "dev"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
 class CMPlan:
-    def __init__(self, config: dict, results: str):
+    def __init__(self, config: dict, results: str, rules=None):
+        """`rules`: the workflow's (Snakemake's `rules`), read when a path is asked for: each output path is
+        written once, in the rule that makes it."""
         self.config = config
+        self.rules = rules
         self.cm = config.get("cm") or {}
         self.results = results
         self.datasets = dict(self.cm.get("datasets") or {})
@@ -101,8 +105,12 @@ class CMPlan:
     # -- evaluation sets ---------------------------------------------------------------------------------------
     def eval_set_spec(self, name: str) -> dict:
         if name in BUILTIN_SETS:
-            return {"format": "cors", "manifest": f"{self.results}/manifests/cors_{BUILTIN_SETS[name]}.tsv"}
+            return {"format": "cors", "manifest": output_path(self.rules.cors_protocol, "manifest",
+                                                              split=BUILTIN_SETS[name])}
         return self.datasets[name]
+
+    def eval_set_format(self, name: str) -> str:
+        return "cors" if name in BUILTIN_SETS else self.datasets[name]["format"]
 
     def eval_set_json(self, name: str) -> str:
         return json.dumps(self.eval_set_spec(name), sort_keys=True)
@@ -111,7 +119,7 @@ class CMPlan:
         """A set with a download url and no local copy waits for its fetch rule; otherwise for its protocol."""
         spec = self.datasets[name]
         if spec.get("url") and not Path(spec["root"]).is_dir():
-            return [self.path(f"datasets/{name}.fetched")]
+            return [output_path(self.rules.fetch_dataset, 0, dataset=name)]
         return [spec["protocol"]] if spec.get("protocol") else []
 
     def eval_set_inputs(self, name: str) -> list[str]:
@@ -121,7 +129,7 @@ class CMPlan:
 
     def ci_condition(self, eval_set: str) -> str:
         """Bootstrap unit: speaker/source utterance on CoRS, system on CoSG, speaker on ASVspoof, trials else."""
-        fmt = self.eval_set_spec(eval_set)["format"]
+        fmt = self.eval_set_format(eval_set)
         ci = self.cm.get("ci") or {}
         cors = ci.get("cors_condition", "source_utt")
         return {"cors": cors, "cors_published": cors, "cosg": "system", "asvspoof2019": "speaker",
@@ -129,8 +137,8 @@ class CMPlan:
 
     def taxonomy_sets(self) -> list[str]:
         """Sets with a per-system taxonomy for Table V and the heatmap: CoSG first, CoRS when CoSG is absent."""
-        cosg = [s for s in self.eval_sets if self.eval_set_spec(s)["format"] == "cosg"]
-        cors = [s for s in self.eval_sets if self.eval_set_spec(s)["format"] in ("cors", "cors_published")]
+        cosg = [s for s in self.eval_sets if self.eval_set_format(s) == "cosg"]
+        cors = [s for s in self.eval_sets if self.eval_set_format(s) in ("cors", "cors_published")]
         return cosg + cors
 
     # -- paths -------------------------------------------------------------------------------------------------
@@ -144,7 +152,7 @@ class CMPlan:
     def targets(self) -> list[str]:
         if not self.cms:
             return []
-        return [*self.reports(), *[self.path(f"cm/{cm}/train_log.tsv") for cm in self.cms]]
+        return [*self.reports(), *[output_path(self.rules.cm_train, "log_table", cm=cm) for cm in self.cms]]
 
     @property
     def ci(self) -> dict:
