@@ -185,7 +185,7 @@ def register(commands: SimpleNamespace) -> None:
     p.add_argument("--url", help="default: codecfake/resources/aishell3.yaml")
     p.set_defaults(func=cmd_fetch_aishell3)
 
-    p = step.add_parser("manifest", help="corpus -> manifest TSV")
+    p = step.add_parser("corpus-manifest", help="corpus -> manifest TSV")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--vctk")
     source.add_argument("--user-manifest")
@@ -198,7 +198,7 @@ def register(commands: SimpleNamespace) -> None:
     p.add_argument("--rejects", required=True, help="TSV of the rows left out, with the reason")
     p.set_defaults(func=cmd_manifest)
 
-    p = step.add_parser("split", help="train/dev/eval manifests (by speaker, or per corpus by its rule)")
+    p = step.add_parser("split-speakers", help="train/dev/eval manifests (by speaker, or per corpus by its rule)")
     p.add_argument("--manifest", required=True)
     p.add_argument("--dev", nargs="+", help="dev speakers (split by speaker of a single corpus)")
     p.add_argument("--eval", nargs="+", help="eval speakers (split by speaker of a single corpus)")
@@ -208,8 +208,8 @@ def register(commands: SimpleNamespace) -> None:
         p.add_argument(f"--{split}-out", required=True, help=f"the {split} manifest to write")
     p.set_defaults(func=cmd_split)
 
-    for name, func, help_text in (("bonafide", cmd_bonafide, "bona fide shard -> 16 kHz"),
-                                  ("resynth", cmd_resynth, "codec resynthesis of one shard")):
+    for name, func, help_text in (("bonafide-16k", cmd_bonafide, "bona fide shard -> 16 kHz"),
+                                  ("resynthesize", cmd_resynth, "codec resynthesis of one shard")):
         p = step.add_parser(name, help=help_text)
         p.add_argument("--split-manifest", required=True)
         p.add_argument("--shard", required=True, help="like 007of064")
@@ -219,7 +219,7 @@ def register(commands: SimpleNamespace) -> None:
         # No defaults of their own: the config's (config.schema.yaml) reach the step through its rule.
         p.add_argument("--format", required=True, choices=["wav", "flac"])
         p.set_defaults(func=func)
-        if name == "resynth":
+        if name == "resynthesize":
             p.add_argument("--codec", required=True)
             p.add_argument("--weights", required=True, choices=["pretrained", "random"])
             p.add_argument("--weights-dir", required=True)
@@ -230,7 +230,7 @@ def register(commands: SimpleNamespace) -> None:
             p.add_argument("--chunk-seconds", type=float, required=True)
             p.add_argument("--threads", type=int, required=True)
 
-    p = step.add_parser("protocol", help="CoRS protocol + manifest of one split from its subset tables")
+    p = step.add_parser("cors-protocol", help="CoRS protocol + manifest of one split from its subset tables")
     p.add_argument("--split", required=True)
     p.add_argument("--codecs", nargs="*", default=[])
     p.add_argument("--bonafide-tables", nargs="+", required=True)

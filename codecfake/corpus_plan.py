@@ -1,5 +1,6 @@
 """The corpus part of the workflow plan: which corpora a run reads, what the corpus rules wait for, and the
-arguments of the demo-corpus, fetch, manifest and split steps, all from the validated config at parse time.
+arguments of the demo-corpus, fetch, corpus-manifest and split-speakers steps, all from the validated config at
+parse time.
 
 A run either lists `corpora` (each with its layout name, root and split rule; rows tagged with a `corpus`
 column) or has the one corpus of `corpus` and `split` (VCTK or a user manifest, split by speaker, no `corpus`

@@ -62,7 +62,7 @@ rule corpus_manifest:
         source=plan.corpus.manifest_source(),
         invalid_ids=config["corpus"]["invalid_ids"],
     shell:
-        "python -m codecfake step manifest {params.source:q} --invalid-ids {params.invalid_ids:q}"
+        "python -m codecfake step corpus-manifest {params.source:q} --invalid-ids {params.invalid_ids:q}"
         " --out {output.manifest:q} --rejects {output.rejects:q} 2> {log:q}"
 
 
@@ -80,5 +80,5 @@ rule split_speakers:
     params:
         split_rule=plan.corpus.split_args(),
     shell:
-        "python -m codecfake step split --manifest {input:q} {params.split_rule:q}"
+        "python -m codecfake step split-speakers --manifest {input:q} {params.split_rule:q}"
         " --train-out {output.train:q} --dev-out {output.dev:q} --eval-out {output.eval:q} 2> {log:q}"

@@ -1,5 +1,5 @@
-"""The seams between the rules and the code they run: a value a rule passes has no second default in the step, and
-every output path is written once (in the rule that makes it)."""
+"""The seams between the rules and the code they run: a step is named as its rule, a value a rule passes has no
+second default in the step, and every output path is written once (in the rule that makes it)."""
 from __future__ import annotations
 
 import argparse
@@ -29,6 +29,22 @@ def _calls(block: str) -> list[tuple[str, str, list[str]]]:
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return dict(actions[0].choices) if actions else {}
+
+
+def test_a_step_run_by_one_rule_is_named_as_that_rule():
+    """`step <name>` is rule <name> (dashes for underscores), `fetch <name>` rule fetch_<name>; a step several rules
+    share (concat, cm-select, cm-eval-set) is a tool named for what it does."""
+    runners: dict[tuple[str, str], set[str]] = {}
+    for rule, block in _rules().items():
+        for group, name, _ in _calls(block):
+            runners.setdefault((group, name), set()).add(rule)
+    assert len(runners) >= 25
+    wrong = {}
+    for (group, name), rules in runners.items():
+        expected = name.replace("-", "_") if group == "step" else f"fetch_{name.replace('-', '_')}"
+        if len(rules) == 1 and rules != {expected}:
+            wrong[f"{group} {name}"] = sorted(rules)
+    assert not wrong, f"steps named differently from the one rule that runs them: {wrong}"
 
 
 def test_a_value_a_rule_passes_has_no_default_in_the_step():

@@ -123,15 +123,15 @@ def _subset_inputs(p) -> None:
 def register(commands) -> None:
     """Register the quality commands on codecfake.cli's command groups."""
     step, fetch, check = commands.step, commands.fetch, commands.check
-    p = step.add_parser("quality-score", help="full-reference metrics and DNSMOS of one subset x split")
+    p = step.add_parser("quality-scores", help="full-reference metrics and DNSMOS of one subset x split")
     _subset_inputs(p)
-    # No defaults of their own here or in utmos-score: the config's (config.schema.yaml) come through the rules.
+    # No defaults of their own here or in utmos-scores: the config's (config.schema.yaml) come through the rules.
     p.add_argument("--metrics", nargs="*", required=True)
     p.add_argument("--dnsmos-batch", type=int, required=True)
     p.add_argument("--threads", type=int, required=True, help="ONNX Runtime threads")
     p.set_defaults(func=cmd_quality_score)
 
-    p = step.add_parser("utmos-score", help="UTMOS22 strong learner scores of one subset x split")
+    p = step.add_parser("utmos-scores", help="UTMOS22 strong learner scores of one subset x split")
     _subset_inputs(p)
     model = p.add_mutually_exclusive_group(required=True)
     model.add_argument("--checkpoint", help="verified local state dict (fetch utmos-weights)")
@@ -153,7 +153,7 @@ def register(commands) -> None:
     p.add_argument("--sha256")
     p.set_defaults(func=cmd_fetch_utmos_weights)
 
-    p = step.add_parser("quality-aggregate", help="per split x subset mean/std/95%% CI of the per-file scores")
+    p = step.add_parser("quality-metrics", help="per split x subset mean/std/95%% CI of the per-file scores")
     p.add_argument("--scores", nargs="+", required=True)
     p.add_argument("--utmos", nargs="*", default=[])
     p.add_argument("--out", required=True)
@@ -165,7 +165,8 @@ def register(commands) -> None:
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_quality_figures)
 
-    p = step.add_parser("artifacts", help="residual-spectrogram SSIM/correlation of taxonomy-chosen codec pairs")
+    p = step.add_parser("artifact-analysis",
+                        help="residual-spectrogram SSIM/correlation of taxonomy-chosen codec pairs")
     p.add_argument("--manifest", required=True, help="CoRS manifest of the analysed split")
     p.add_argument("--results-dir", required=True)
     p.add_argument("--codecs", nargs="+", required=True)
@@ -187,7 +188,7 @@ def register(commands) -> None:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_dataset_stats)
 
-    p = step.add_parser("provenance", help="provenance.json of one subset x split, beside its audio")
+    p = step.add_parser("provenance-card", help="provenance.json of one subset x split, beside its audio")
     p.add_argument("--subset", required=True)
     p.add_argument("--split", required=True)
     p.add_argument("--mode", required=True, choices=["pretrained", "random"], help="the run's codec weights")

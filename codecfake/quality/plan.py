@@ -69,7 +69,7 @@ class QualityPlan:
         return [self.utmos_checkpoint()] if self.utmos["weights"] == "pretrained" else []
 
     def utmos_model_args(self) -> list[str]:
-        """utmos-score's model arguments, one list item per argument (the rule quotes each with `:q`)."""
+        """utmos-scores' model arguments, one list item per argument (the rule quotes each with `:q`)."""
         if self.utmos["weights"] == "random":
             return ["--random-weights", "--seed", str(int(self.config["seed"]))]
         label = f"{self.utmos['hub_repo']}@{self.utmos['revision']}"
