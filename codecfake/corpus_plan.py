@@ -24,9 +24,8 @@ def present(name: str, root: str | Path) -> bool:
 
 
 class CorpusPlan:
-    def __init__(self, config: dict, path):
+    def __init__(self, config: dict):
         self.config = config
-        self.path = path  # Plan.path: a results-relative path made absolute-in-results
         self.listed = bool(config["corpora"])
         self._check()
 

@@ -51,7 +51,7 @@ class Plan:
                 raise UserError(f"config codecs[{index}]: unknown codec {name!r}; `codecfake codecs` lists the "
                                 f"{len(known)} registered configurations")
         #: The corpus rules' inputs and step arguments (rules call plan.corpus.*).
-        self.corpus = CorpusPlan(config, self.path)
+        self.corpus = CorpusPlan(config)
 
     # -- paths -------------------------------------------------------------------------------------------
     def path(self, relative: str) -> str:

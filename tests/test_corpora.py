@@ -241,7 +241,7 @@ def _plan(tmp_path, **config):
     from codecfake.corpus_plan import CorpusPlan
 
     validate(config, str(REPO / "config.schema.yaml"))
-    return CorpusPlan(config, lambda relative: f"results/{relative}")
+    return CorpusPlan(config)
 
 
 #: The corpus rules' outputs as `rules.<name>.output` shows them (results_dir "results").
