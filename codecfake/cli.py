@@ -102,7 +102,8 @@ def cmd_resynth(args) -> None:
     codec = codec_loading.load(args.codec, device=str(pick_device(args.device)), weights=args.weights,
                                 weights_dir=args.weights_dir, seed=args.seed)
     stats = run_codec_shard(args.split_manifest, args.shard, codec, args.results_dir, args.table, args.rejects,
-                            args.format, args.batch_seconds, args.batch_items, args.chunk_seconds)
+                            args.format, batch_seconds=args.batch_seconds, batch_items=args.batch_items,
+                            chunk_seconds=args.chunk_seconds)
     print(stats.summary(f"{args.codec} {args.shard}"), file=sys.stderr)
 
 
