@@ -34,7 +34,7 @@ def cmd_utmos_score(args) -> None:
         model = utmos.load_pretrained(args.checkpoint, args.sha256)
         label = f"pretrained {args.label}"
     frame = utmos_subset(args.bonafide_tables, args.codec_tables, args.subset, args.results_dir, model, label,
-                         args.out, device, args.batch_items, args.batch_seconds)
+                         args.out, device=device, batch_items=args.batch_items, batch_seconds=args.batch_seconds)
     print(f"utmos {args.subset}: {len(frame)} files on {device}, mean {frame['utmos'].mean():.3f} ({label})",
           file=sys.stderr)
 
