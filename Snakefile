@@ -24,10 +24,10 @@ configfile: "config.yaml"
 validate(config, "config.schema.yaml")
 plan = Plan(config, workflow.basedir)
 R = plan.results
-cmplan = CMPlan(config, R)  # countermeasures (rules/cm.smk); no targets unless `cm:` is configured
+cmplan = CMPlan(config, R, rules)  # countermeasures (rules/cm.smk); no targets unless `cm:` is configured
 cosg = CosgPlan(config, plan)  # CoSG generation (rules/cosg.smk); no targets unless `cosg.generators` is set
-quality = QualityPlan(config, plan)  # quality, artifacts, statistics, provenance (rules/quality.smk)
-tplan = TracePlan(config, R)  # source tracing (rules/trace.smk); no targets unless `trace.tracers` is set
+quality = QualityPlan(config, plan, rules)  # quality, artifacts, statistics, provenance (rules/quality.smk)
+tplan = TracePlan(config, R, rules)  # source tracing (rules/trace.smk); no targets unless `trace.tracers` is set
 export_files, export_dirs = export_outputs(config["export"]["formats"], R)  # rules/export.smk; none unless set
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 import torch
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -33,6 +34,9 @@ from codecfake.resynth import run_codec_shard  # noqa: E402
 from codecfake.synthetic_speech import utterance  # noqa: E402
 
 CODEC2_SPEECH = Path("/usr/share/codec2/raw/speech_orig_16k.wav")
+#: The config's `batch` defaults (config.schema.yaml: the one place they are written).
+SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.schema.yaml").read_text())
+BATCH = {key: spec["default"] for key, spec in SCHEMA["properties"]["batch"]["properties"].items()}
 
 
 def peak_rss_mb() -> float:
@@ -51,7 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--codec", default="Encodec_6b24k")
     parser.add_argument("--minutes", type=float, default=10.0)
-    parser.add_argument("--chunk-seconds", type=float, default=30.0)
+    parser.add_argument("--chunk-seconds", type=float, default=BATCH["chunk_seconds"])
     parser.add_argument("--smoke", action="store_true", help="a 6 s utterance in 2 s chunks: checks, measures nothing")
     args = parser.parse_args()
     if args.smoke:
@@ -66,7 +70,8 @@ def main() -> None:
         before = peak_rss_mb()
         start = time.perf_counter()
         stats = run_codec_shard(tmp / "eval.tsv", "000of001", codec, tmp / "job", tmp / "job/t.tsv",
-                                tmp / "job/r.tsv", chunk_seconds=args.chunk_seconds)
+                                tmp / "job/r.tsv", batch_seconds=BATCH["seconds"], batch_items=BATCH["items"],
+                                chunk_seconds=args.chunk_seconds)
         wall = time.perf_counter() - start
     assert stats.written == 1, stats.summary("job")
     print(f"codec={args.codec} minutes={args.minutes} chunk_seconds={args.chunk_seconds} "

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 import torch
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -35,6 +36,9 @@ from codecfake.synthetic_speech import utterance  # noqa: E402
 
 CODEC2_WAVS = Path("/usr/share/codec2/wav")
 SYNTHETIC_RATE = 48000  # VCTK's
+#: The config's `batch` defaults (config.schema.yaml: the one place they are written).
+SCHEMA = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.schema.yaml").read_text())
+BATCH = {key: spec["default"] for key, spec in SCHEMA["properties"]["batch"]["properties"].items()}
 
 
 def make_clips(folder: Path, count: int, seed: int) -> pd.DataFrame:
@@ -76,8 +80,8 @@ def main() -> None:
     parser.add_argument("--weights", default="random", choices=["random", "pretrained"])
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--clips", type=int, default=16)
-    parser.add_argument("--batch-items", type=int, default=16)
-    parser.add_argument("--batch-seconds", type=float, default=5.0)
+    parser.add_argument("--batch-items", type=int, default=BATCH["items"])
+    parser.add_argument("--batch-seconds", type=float, default=BATCH["seconds"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--smoke", action="store_true", help="2 clips, once: checks, measures nothing")
     args = parser.parse_args()
@@ -95,7 +99,8 @@ def main() -> None:
 
         def job():
             return run_codec_shard(tmp / "eval.tsv", "000of001", codec, tmp / "job", tmp / "job/t.tsv",
-                                   tmp / "job/r.tsv", batch_seconds=args.batch_seconds, batch_items=args.batch_items)
+                                   tmp / "job/r.tsv", batch_seconds=args.batch_seconds, batch_items=args.batch_items,
+                                   chunk_seconds=BATCH["chunk_seconds"])
 
         ref_walls, runs = [], []
         for _ in range(args.repeats):

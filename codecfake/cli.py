@@ -102,7 +102,8 @@ def cmd_resynth(args) -> None:
     codec = codec_loading.load(args.codec, device=str(pick_device(args.device)), weights=args.weights,
                                 weights_dir=args.weights_dir, seed=args.seed)
     stats = run_codec_shard(args.split_manifest, args.shard, codec, args.results_dir, args.table, args.rejects,
-                            args.format, args.batch_seconds, args.batch_items, args.chunk_seconds)
+                            args.format, batch_seconds=args.batch_seconds, batch_items=args.batch_items,
+                            chunk_seconds=args.chunk_seconds)
     print(stats.summary(f"{args.codec} {args.shard}"), file=sys.stderr)
 
 
@@ -174,10 +175,10 @@ def register(commands: SimpleNamespace) -> None:
     p.add_argument("--out", required=True)
     p.add_argument("--layout", default="vctk", choices=["vctk", "aishell3"])
     p.add_argument("--speakers", nargs="+", required=True)
-    p.add_argument("--utterances", type=int, default=3)
-    p.add_argument("--min-seconds", type=float, default=1.0)
-    p.add_argument("--max-seconds", type=float, default=2.5)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--utterances", type=int, required=True)
+    p.add_argument("--min-seconds", type=float, required=True)
+    p.add_argument("--max-seconds", type=float, required=True)
+    p.add_argument("--seed", type=int, required=True)
     p.set_defaults(func=cmd_demo_corpus)
 
     p = fetch.add_parser("vctk", help="download and extract VCTK 0.92 (resumable, sha256-checked)")
@@ -192,20 +193,20 @@ def register(commands: SimpleNamespace) -> None:
     p.add_argument("--url", help="default: codecfake/resources/aishell3.yaml")
     p.set_defaults(func=cmd_fetch_aishell3)
 
-    p = step.add_parser("manifest", help="corpus -> manifest TSV")
+    p = step.add_parser("corpus-manifest", help="corpus -> manifest TSV")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--vctk")
     source.add_argument("--user-manifest")
     source.add_argument("--corpus", action="append", metavar="NAME=ROOT",
                         help="one per corpus of a several-corpus run (vctk, aishell3); rows get a corpus column")
     p.add_argument("--mic", default="mic1", choices=["mic1", "mic2"])
-    p.add_argument("--invalid-ids", default="error", choices=["error", "reject"],
+    p.add_argument("--invalid-ids", required=True, choices=["error", "reject"],
                    help="a row with an unsafe, duplicate or colliding utt_id/speaker: stop, or list it in --rejects")
     p.add_argument("--out", required=True)
     p.add_argument("--rejects", required=True, help="TSV of the rows left out, with the reason")
     p.set_defaults(func=cmd_manifest)
 
-    p = step.add_parser("split", help="train/dev/eval manifests (by speaker, or per corpus by its rule)")
+    p = step.add_parser("split-speakers", help="train/dev/eval manifests (by speaker, or per corpus by its rule)")
     p.add_argument("--manifest", required=True)
     p.add_argument("--dev", nargs="+", help="dev speakers (split by speaker of a single corpus)")
     p.add_argument("--eval", nargs="+", help="eval speakers (split by speaker of a single corpus)")
@@ -215,8 +216,8 @@ def register(commands: SimpleNamespace) -> None:
         p.add_argument(f"--{split}-out", required=True, help=f"the {split} manifest to write")
     p.set_defaults(func=cmd_split)
 
-    for name, func, help_text in (("bonafide", cmd_bonafide, "bona fide shard -> 16 kHz"),
-                                  ("resynth", cmd_resynth, "codec resynthesis of one shard")):
+    for name, func, help_text in (("bonafide-16k", cmd_bonafide, "bona fide shard -> 16 kHz"),
+                                  ("resynthesize", cmd_resynth, "codec resynthesis of one shard")):
         p = step.add_parser(name, help=help_text)
         p.add_argument("--split-manifest", required=True)
         p.add_argument("--shard", required=True, help="like 007of064")
@@ -226,7 +227,7 @@ def register(commands: SimpleNamespace) -> None:
         # No defaults of their own: the config's (config.schema.yaml) reach the step through its rule.
         p.add_argument("--format", required=True, choices=["wav", "flac"])
         p.set_defaults(func=func)
-        if name == "resynth":
+        if name == "resynthesize":
             p.add_argument("--codec", required=True)
             p.add_argument("--weights", required=True, choices=["pretrained", "random"])
             p.add_argument("--weights-dir", required=True)
@@ -237,7 +238,7 @@ def register(commands: SimpleNamespace) -> None:
             p.add_argument("--chunk-seconds", type=float, required=True)
             p.add_argument("--threads", type=int, required=True)
 
-    p = step.add_parser("protocol", help="CoRS protocol + manifest of one split from its subset tables")
+    p = step.add_parser("cors-protocol", help="CoRS protocol + manifest of one split from its subset tables")
     p.add_argument("--split", required=True)
     p.add_argument("--codecs", nargs="*", default=[])
     p.add_argument("--bonafide-tables", nargs="+", required=True)

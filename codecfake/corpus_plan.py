@@ -1,5 +1,6 @@
 """The corpus part of the workflow plan: which corpora a run reads, what the corpus rules wait for, and the
-arguments of the demo-corpus, fetch, manifest and split steps, all from the validated config at parse time.
+arguments of the demo-corpus, fetch, corpus-manifest and split-speakers steps, all from the validated config at
+parse time.
 
 A run either lists `corpora` (each with its layout name, root and split rule; rows tagged with a `corpus`
 column) or has the one corpus of `corpus` and `split` (VCTK or a user manifest, split by speaker, no `corpus`
@@ -11,6 +12,7 @@ import json
 from pathlib import Path
 
 from codecfake.errors import UserError
+from codecfake.rule_outputs import output_path
 
 #: The folders whose presence says a corpus is there (one of them is enough), relative to its root.
 AUDIO_FOLDERS = {"vctk": ("wav48_silence_trimmed",), "aishell3": ("train/wav", "test/wav")}
@@ -22,9 +24,8 @@ def present(name: str, root: str | Path) -> bool:
 
 
 class CorpusPlan:
-    def __init__(self, config: dict, path):
+    def __init__(self, config: dict):
         self.config = config
-        self.path = path  # Plan.path: a results-relative path made absolute-in-results
         self.listed = bool(config["corpora"])
         self._check()
 
@@ -59,16 +60,17 @@ class CorpusPlan:
                             f"to your copy, {field}.download: true to fetch it"
                             f"{'' if self.listed else ', or corpus.manifest to use another corpus'}.")
 
-    def inputs(self) -> list[str]:
-        """What the manifest rule waits for: a user manifest, the demo corpora, or the downloads."""
+    def inputs(self, rules) -> list[str]:
+        """What the manifest rule waits for: a user manifest, the demo corpora, or the downloads (their paths read
+        from the rules that write them, `rules`)."""
         if not self.listed and self.config["corpus"]["manifest"]:
             return [self.config["corpus"]["manifest"]]
         waits = []
         for entry in self.corpora():
             if entry["demo_speakers"]:
-                waits.append(self.path(f"corpus/demo_{entry['name']}.done"))
+                waits.append(output_path(rules.demo_corpus, 0, corpus=entry["name"]))
             elif entry["download"] and not present(entry["name"], entry["root"]):
-                waits.append(self.path(f"corpus/{entry['name']}_download.done"))
+                waits.append(output_path(getattr(rules, f"fetch_{entry['name']}"), 0))
         return waits
 
     def demo_args(self, name: str) -> list[str]:

@@ -32,7 +32,6 @@ REJECT_COLUMNS = ["source_utt", "speaker", "split", "subset", "source_path", "re
 MAX_PADDING = 0.1
 #: Default longest stretch of one utterance the codec sees at once; longer ones are resynthesized in chunks
 #: overlapping by CHUNK_OVERLAP_SECONDS and cross-faded, so memory stays bounded (config `batch.chunk_seconds`).
-CHUNK_SECONDS = 30.0
 CHUNK_OVERLAP_SECONDS = 1.0
 
 
@@ -286,10 +285,10 @@ def _read_batch(rows: list[dict], rate: int) -> tuple[list[tuple[dict, np.ndarra
     return items, rejects
 
 
-def run_codec_shard(split_manifest, shard: str, codec, results_dir, table, rejects, fmt: str = "wav",
-                    batch_seconds: float = 5.0, batch_items: int = 16,
-                    chunk_seconds: float = CHUNK_SECONDS) -> JobStats:
-    """Resynthesize a shard through a loaded codec wrapper (codecfake.codec_loading.load).
+def run_codec_shard(split_manifest, shard: str, codec, results_dir, table, rejects, fmt: str = "wav", *,
+                    batch_seconds: float, batch_items: int, chunk_seconds: float) -> JobStats:
+    """Resynthesize a shard through a loaded codec wrapper (codecfake.codec_loading.load). The batch settings are
+    the config's `batch` (their defaults live in config.schema.yaml only).
 
     Three stages overlap: a reader thread reads and resamples batch k+1, the calling thread runs the codec on
     batch k, and a writer thread checks and writes batch k-1. The job log reports the share of wall time the

@@ -5,11 +5,14 @@ the DAG costs the same for 100 utterances as for 44,455.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
 from functools import cache
 from pathlib import Path
+
+from snakemake.common import overwrite_function_params
 
 from codecfake import registry
 from codecfake.corpus_plan import CorpusPlan
@@ -48,7 +51,7 @@ class Plan:
                 raise UserError(f"config codecs[{index}]: unknown codec {name!r}; `codecfake codecs` lists the "
                                 f"{len(known)} registered configurations")
         #: The corpus rules' inputs and step arguments (rules call plan.corpus.*).
-        self.corpus = CorpusPlan(config, self.path)
+        self.corpus = CorpusPlan(config)
 
     # -- paths -------------------------------------------------------------------------------------------
     def path(self, relative: str) -> str:
@@ -83,6 +86,10 @@ class Plan:
                 "split": "|".join(SPLITS), "shard": r"\d+of\d+"}
 
     # -- codecs -------------------------------------------------------------------------------------------
+    def by_codec(self, method):
+        """A rule function (conda env, params) of the job's `codec` wildcard: `method(codec)`."""
+        return job_function(lambda wildcards: method(wildcards.codec))
+
     @cache  # asked once per shard job, like fingerprint
     def env(self, codec: str) -> str:
         return str(self.basedir / registry.get(codec).env)
@@ -120,7 +127,15 @@ def parent_of(kind: str, key: str | int, levels: int = 1, default: str | None = 
             path = path[0]
         return str(Path(path).parents[levels - 1])
 
-    return param
+    return job_function(param)
+
+
+def job_function(function):
+    """`function`, with its parameters declared to Snakemake once. Snakemake otherwise inspects the signature of a
+    rule's input/params/conda function at every call, twice per job: ~0.3 CPU s of the 2,700-job full VCTK x 31
+    DAG (benchmarks/dag_scale.py), most of it in the resynthesis jobs' functions."""
+    overwrite_function_params(function, inspect.signature(function).parameters)
+    return function
 
 
 def expose_workflow_dir(basedir: str) -> None:

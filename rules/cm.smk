@@ -32,9 +32,9 @@ rule cm_select:
 
 rule cm_train:
     input:
-        spec=f"{R}/cm/{{cm}}/spec.json",
-        train=f"{R}/cm/{{cm}}/train.tsv",
-        dev=f"{R}/cm/{{cm}}/dev.tsv",
+        spec=rules.cm_select.output.spec,
+        train=rules.cm_select.output.train,
+        dev=rules.cm_select.output.dev,
         ssl=lambda w: cmplan.ssl_inputs(w.cm),
     output:
         model=f"{R}/cm/{{cm}}/model.pt",
@@ -77,8 +77,8 @@ rule cm_eval_set:
 
 rule cm_score:
     input:
-        model=f"{R}/cm/{{cm}}/model.pt",
-        trials=f"{R}/eval/sets/{{eval_set}}.tsv",
+        model=rules.cm_train.output.model,
+        trials=rules.cm_eval_set.output[0],
     output:
         f"{R}/eval/scores/{{cm}}/{{eval_set}}.tsv",
     log:
@@ -99,7 +99,7 @@ rule cm_score:
 
 rule cm_evaluate:
     input:
-        f"{R}/eval/scores/{{cm}}/{{eval_set}}.tsv",
+        rules.cm_score.output[0],
     output:
         eer=f"{R}/eval/metrics/{{cm}}/{{eval_set}}.eer.tsv",
         confusion=f"{R}/eval/metrics/{{cm}}/{{eval_set}}.confusion.tsv",

@@ -50,7 +50,7 @@ rule fetch_aishell3:
 
 rule corpus_manifest:
     input:
-        plan.corpus.inputs(),
+        plan.corpus.inputs(rules),
     output:
         manifest=f"{R}/corpus/manifest.tsv",
         rejects=f"{R}/corpus/manifest.rejects.tsv",
@@ -62,13 +62,13 @@ rule corpus_manifest:
         source=plan.corpus.manifest_source(),
         invalid_ids=config["corpus"]["invalid_ids"],
     shell:
-        "python -m codecfake step manifest {params.source:q} --invalid-ids {params.invalid_ids:q}"
+        "python -m codecfake step corpus-manifest {params.source:q} --invalid-ids {params.invalid_ids:q}"
         " --out {output.manifest:q} --rejects {output.rejects:q} 2> {log:q}"
 
 
 rule split_speakers:
     input:
-        f"{R}/corpus/manifest.tsv",
+        rules.corpus_manifest.output.manifest,
     output:
         train=f"{R}/corpus/split/train.tsv",
         dev=f"{R}/corpus/split/dev.tsv",
@@ -80,5 +80,5 @@ rule split_speakers:
     params:
         split_rule=plan.corpus.split_args(),
     shell:
-        "python -m codecfake step split --manifest {input:q} {params.split_rule:q}"
+        "python -m codecfake step split-speakers --manifest {input:q} {params.split_rule:q}"
         " --train-out {output.train:q} --dev-out {output.dev:q} --eval-out {output.eval:q} 2> {log:q}"

@@ -17,6 +17,6 @@ rule cors_protocol:
     params:
         codecs=plan.codecs,
     shell:
-        "python -m codecfake step protocol --split {wildcards.split:q} --codecs {params.codecs:q}"
+        "python -m codecfake step cors-protocol --split {wildcards.split:q} --codecs {params.codecs:q}"
         " --bonafide-tables {input.bonafide:q} --codec-tables {input.codecs:q} --rejects-tables {input.rejects:q}"
         " --protocol {output.protocol:q} --manifest {output.manifest:q} --rejects {output.rejects:q} 2> {log:q}"

@@ -26,7 +26,7 @@ rule quality_scores:
         metrics=quality.settings["metrics"],
         batch=quality.settings["dnsmos_batch"],
     shell:
-        "python -m codecfake step quality-score --subset {wildcards.subset:q} --results-dir {params.results:q}"
+        "python -m codecfake step quality-scores --subset {wildcards.subset:q} --results-dir {params.results:q}"
         " --bonafide-tables {input.bonafide:q} --codec-tables {input.codec:q} --metrics {params.metrics:q}"
         " --dnsmos-batch {params.batch:q} --threads {threads} --out {output:q} 2> {log:q}"
 
@@ -69,7 +69,7 @@ rule utmos_scores:
         device=config["device"],
         batch=quality.settings["utmos"],
     shell:
-        "python -m codecfake step utmos-score --subset {wildcards.subset:q} --results-dir {params.results:q}"
+        "python -m codecfake step utmos-scores --subset {wildcards.subset:q} --results-dir {params.results:q}"
         " --bonafide-tables {input.bonafide:q} --codec-tables {input.codec:q} {params.model:q}"
         " --device {params.device:q} --threads {threads} --batch-items {params.batch[batch_items]:q}"
         " --batch-seconds {params.batch[batch_seconds]:q} --out {output:q} 2> {log:q}"
@@ -96,13 +96,13 @@ rule quality_metrics:
     conda:
         "../envs/quality.yaml"
     shell:
-        "python -m codecfake step quality-aggregate --scores {input.scores:q} --utmos {input.utmos:q} --out {output:q}"
+        "python -m codecfake step quality-metrics --scores {input.scores:q} --utmos {input.utmos:q} --out {output:q}"
         " 2> {log:q}"
 
 
 rule quality_figures:
     input:
-        f"{R}/quality/metrics.tsv",
+        rules.quality_metrics.output[0],
     output:
         [
             report(
@@ -162,7 +162,7 @@ rule artifact_analysis:
         codecs=plan.codecs,
         a=quality.settings["artifacts"],
     shell:
-        "python -m codecfake step artifacts --manifest {input:q} --results-dir {params.results:q} --codecs {params.codecs:q}"
+        "python -m codecfake step artifact-analysis --manifest {input:q} --results-dir {params.results:q} --codecs {params.codecs:q}"
         " --utterances {params.a[utterances]:q} --n-fft {params.a[n_fft]:q} --hop {params.a[hop]:q}"
         " --clip-db {params.a[clip_db]:q} --seed {params.a[seed]:q} --groups {output.groups:q} --pairs {output.pairs:q}"
         " --figure {output.figure:q} 2> {log:q}"
@@ -210,7 +210,7 @@ rule provenance_card:
         env_file=lambda w: quality.env(w.subset),
         config=lambda w: quality.provenance_config(w.subset),
     shell:
-        "python -m codecfake step provenance --subset {wildcards.subset:q} --split {wildcards.split:q} --mode {params.mode:q}"
+        "python -m codecfake step provenance-card --subset {wildcards.subset:q} --split {wildcards.split:q} --mode {params.mode:q}"
         " --env-file {params.env_file:q} --config-json {params.config:q} --tables {input.tables:q}"
         " --rejects {input.rejects:q} --checksums {input.checksums:q} --out {output:q} 2> {log:q}"
 

@@ -16,7 +16,7 @@ rule bonafide_16k:
         results=parent_of("output", "table", levels=4),
         format=config["audio_format"],
     shell:
-        "python -m codecfake step bonafide --split-manifest {input:q} --shard {wildcards.shard:q}"
+        "python -m codecfake step bonafide-16k --split-manifest {input:q} --shard {wildcards.shard:q}"
         " --results-dir {params.results:q} --table {output.table:q} --rejects {output.rejects:q}"
         " --format {params.format:q} 2> {log:q}"
 
@@ -31,14 +31,14 @@ rule resynthesize:
     log:
         f"{R}/logs/resynth/{{codec}}/{{split}}/{{shard}}.log",
     conda:
-        lambda w: plan.env(w.codec)
+        plan.by_codec(plan.env)
     threads: config["threads"]
     resources:
         gpu=plan.resynth_gpus(),
         mem_mb=8000,
         runtime=240,
     params:
-        fingerprint=lambda w: plan.fingerprint(w.codec),
+        fingerprint=plan.by_codec(plan.fingerprint),
         results=parent_of("output", "table", levels=4),
         format=config["audio_format"],
         weights=config["weights"],
@@ -47,7 +47,7 @@ rule resynthesize:
         seed=config["seed"],
         batch=config["batch"],
     shell:
-        "python -m codecfake step resynth --codec {wildcards.codec:q} --split-manifest {input.manifest:q}"
+        "python -m codecfake step resynthesize --codec {wildcards.codec:q} --split-manifest {input.manifest:q}"
         " --shard {wildcards.shard:q} --results-dir {params.results:q} --table {output.table:q}"
         " --rejects {output.rejects:q} --format {params.format:q} --weights {params.weights:q}"
         " --weights-dir {params.weights_dir:q} --device {params.device:q} --seed {params.seed:q}"

@@ -33,9 +33,9 @@ rule trace_select:
 
 rule trace_train:
     input:
-        spec=f"{R}/trace/{{tracer}}/spec.json",
-        train=f"{R}/trace/{{tracer}}/train.tsv",
-        dev=f"{R}/trace/{{tracer}}/dev.tsv",
+        spec=rules.trace_select.output.spec,
+        train=rules.trace_select.output.train,
+        dev=rules.trace_select.output.dev,
     output:
         model=f"{R}/trace/{{tracer}}/model.pt",
         log_table=report(
@@ -84,8 +84,8 @@ rule trace_eval_set:
 # (+ held_out/ where codecs are held out of a CoRS set); a directory output, since heads differ between tracers.
 rule trace_evaluate:
     input:
-        model=f"{R}/trace/{{tracer}}/model.pt",
-        trials=f"{R}/trace/sets/{{trace_set}}.tsv",
+        model=rules.trace_train.output.model,
+        trials=rules.trace_eval_set.output[0],
     output:
         report(
             directory(f"{R}/trace/{{tracer}}/{{trace_set}}"),

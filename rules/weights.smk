@@ -10,7 +10,7 @@ rule fetch_codec_weights:
     conda:
         "../envs/core.yaml"
     params:
-        fingerprint=lambda w: plan.fingerprint(w.codec),
+        fingerprint=plan.by_codec(plan.fingerprint),
         weights_dir=parent_of("output", 0, levels=2),
     shell:
         "python -m codecfake fetch codec-weights --codecs {wildcards.codec:q} --weights-dir {params.weights_dir:q}"

@@ -1,5 +1,6 @@
-"""Every script under benchmarks/ runs in its smoke mode (seconds), so none rots unnoticed while the README quotes
-its figures (resynth_memory.py called a loader removed months before anyone ran it again)."""
+"""Every script under benchmarks/ runs in its smoke mode (seconds), so none rots unnoticed while
+benchmarks/RESULTS.md quotes its figures (resynth_memory.py called a loader removed months before anyone ran it
+again)."""
 from __future__ import annotations
 
 import os

@@ -69,9 +69,9 @@ def test_one_device_choice():
 
 def test_errors_name_the_whole_command(tmp_path, capsys):
     missing = tmp_path / "missing.tsv"
-    assert main(["step", "manifest", "--user-manifest", str(missing), "--out", str(tmp_path / "m.tsv"),
-                 "--rejects", str(tmp_path / "r.tsv")]) == 2
-    assert "codecfake step manifest: error:" in capsys.readouterr().err
+    assert main(["step", "corpus-manifest", "--user-manifest", str(missing), "--out", str(tmp_path / "m.tsv"),
+                 "--rejects", str(tmp_path / "r.tsv"), "--invalid-ids", "error"]) == 2
+    assert "codecfake step corpus-manifest: error:" in capsys.readouterr().err
 
 
 def test_parser_builds_without_torch():

@@ -3,6 +3,7 @@ taxonomy table and heatmap; plus parse-time checks of the cm: config."""
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -97,7 +98,8 @@ def test_plan_with_a_cosg_release_and_a_pretrained_frontend(tmp_path):
     config = {"codecs": CODECS, "seed": 3, "device": "cpu", "weights_dir": "weights",
               "cm": {**cm_config(), "datasets": {"CoSG": cosg}, "eval_sets": ["CoRS_eval", "CoSG"],
                      "models": [cm_config()["models"][0], w2v2]}}
-    plan = CMPlan(config, "results")
+    fetch = SimpleNamespace(output=["results/datasets/{dataset}.fetched"])  # rules.fetch_dataset, as Snakemake has it
+    plan = CMPlan(config, "results", SimpleNamespace(fetch_dataset=fetch))
     assert plan.taxonomy_sets() == ["CoSG", "CoRS_eval"]  # CoSG first; CoRS_eval rows are labelled as such
     assert plan.eval_set_inputs("CoSG") == ["results/datasets/CoSG.fetched"]  # absent -> download rule
     assert plan.fetch_args("CoSG")[:2] == ["--url", "https://example.invalid/CoSG.zip"]

@@ -61,10 +61,11 @@ def test_every_job_ran_in_its_rules_env(conda_run):
     jobs = _jobs(events)
     assert {job["argv"][1] for job in jobs} == {"step"}
     steps = {job["argv"][2] for job in jobs}
-    assert {"demo-corpus", "manifest", "split", "bonafide", "resynth", "protocol"} <= steps
+    assert {"demo-corpus", "corpus-manifest", "split-speakers", "bonafide-16k", "resynthesize",
+            "cors-protocol"} <= steps
     for job in jobs:
         argv = job["argv"]
-        env_file = registry.get(argv[argv.index("--codec") + 1]).env if argv[2] == "resynth" else CORE_ENV
+        env_file = registry.get(argv[argv.index("--codec") + 1]).env if argv[2] == "resynthesize" else CORE_ENV
         assert job["prefix"] == str(prefixes[env_file]), f"{argv[1:4]} ran in {job['prefix']}, not {env_file}"
         assert Path(job["executable"]).parent == prefixes[env_file] / "bin"
 
@@ -83,7 +84,7 @@ def test_jobs_loaded_only_their_envs_packages(conda_run):
                 assert any(path.is_relative_to(root) for root in stdlib) and "site-packages" not in path.parts, \
                     f"{job['argv'][1:3]} imported {module} from {path}, outside its env {env}"
     resynth = {job["argv"][job["argv"].index("--codec") + 1]: set(job["modules"])
-               for job in _jobs(events) if job["argv"][1:3] == ["step", "resynth"]}
+               for job in _jobs(events) if job["argv"][1:3] == ["step", "resynthesize"]}
     assert {"encodec", "torch"} <= resynth["Encodec_6b24k"] and "vocos" not in resynth["Encodec_6b24k"]
     assert {"vocos", "torch"} <= resynth["vocos_encodec_6"]
 

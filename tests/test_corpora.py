@@ -10,6 +10,7 @@ import threading
 from functools import partial
 from http.server import ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -240,7 +241,13 @@ def _plan(tmp_path, **config):
     from codecfake.corpus_plan import CorpusPlan
 
     validate(config, str(REPO / "config.schema.yaml"))
-    return CorpusPlan(config, lambda relative: f"results/{relative}")
+    return CorpusPlan(config)
+
+
+#: The corpus rules' outputs as `rules.<name>.output` shows them (results_dir "results").
+RULES = SimpleNamespace(demo_corpus=SimpleNamespace(output=["results/corpus/demo_{corpus}.done"]),
+                        fetch_vctk=SimpleNamespace(output=["results/corpus/vctk_download.done"]),
+                        fetch_aishell3=SimpleNamespace(output=["results/corpus/aishell3_download.done"]))
 
 
 def test_corpus_plan_waits_for_downloads_and_demos_and_names_what_is_missing(tmp_path):
@@ -250,7 +257,7 @@ def test_corpus_plan_waits_for_downloads_and_demos_and_names_what_is_missing(tmp
     plan = _plan(tmp_path, corpora=[{**aishell3, "download": True},
                                     {"name": "vctk", "root": "v", "demo_speakers": ["p225"],
                                      "split": {"by": "speaker", "dev": ["p1"], "eval": ["p2"]}}])
-    assert plan.inputs() == ["results/corpus/aishell3_download.done", "results/corpus/demo_vctk.done"]
+    assert plan.inputs(RULES) == ["results/corpus/aishell3_download.done", "results/corpus/demo_vctk.done"]
     assert plan.manifest_source() == ["--corpus", f"aishell3={tmp_path / 'a3'}", "--corpus", "vctk=v", "--mic", "mic1"]
     rules = [json.loads(arg) for arg in plan.split_args()[1::2]]
     assert rules[0] == {"corpus": "aishell3", "by": "utterance", "dev": [], "eval": [], "dev_fraction": 0.1,
@@ -259,7 +266,7 @@ def test_corpus_plan_waits_for_downloads_and_demos_and_names_what_is_missing(tmp
     with pytest.raises(UserError, match=r"corpora\[0\].root: AISHELL-3 not found, expected .*a3/train/wav"):
         _plan(tmp_path, corpora=[aishell3])
     (tmp_path / "a3" / "test" / "wav").mkdir(parents=True)
-    assert _plan(tmp_path, corpora=[aishell3]).inputs() == []
+    assert _plan(tmp_path, corpora=[aishell3]).inputs(RULES) == []
     with pytest.raises(UserError, match=r"corpora\[1\]: aishell3 is listed again \(corpora\[0\]\)"):
         _plan(tmp_path, corpora=[aishell3, {**aishell3, "split": {"by": "utterance", "seed": 1}}])
     with pytest.raises(UserError, match=r"corpora\[0\].split: by speaker needs dev and eval"):
@@ -268,6 +275,6 @@ def test_corpus_plan_waits_for_downloads_and_demos_and_names_what_is_missing(tmp
 
 def test_without_corpora_the_plan_is_the_single_vctk_run(tmp_path):
     plan = _plan(tmp_path, demo_corpus={"speakers": ["p225"]})
-    assert plan.inputs() == ["results/corpus/demo_vctk.done"]
+    assert plan.inputs(RULES) == ["results/corpus/demo_vctk.done"]
     assert plan.manifest_source() == ["--vctk", "data/VCTK-Corpus-0.92", "--mic", "mic1"]
     assert plan.split_args() == ["--dev", "p226", "p229", "--eval", "p227", "p228"]

@@ -58,8 +58,9 @@ def test_reject_mode_quarantines_rows_with_reasons(tmp_path):
 ])
 def test_empty_or_headerless_manifest_is_a_clear_cli_error(tmp_path, capsys, content, message):
     (tmp_path / "m.tsv").write_text(content)
-    code = main(["step", "manifest", "--user-manifest", str(tmp_path / "m.tsv"), "--out", str(tmp_path / "out.tsv"),
-                 "--rejects", str(tmp_path / "rejects.tsv")])
+    code = main(["step", "corpus-manifest", "--user-manifest", str(tmp_path / "m.tsv"),
+                 "--out", str(tmp_path / "out.tsv"), "--rejects", str(tmp_path / "rejects.tsv"),
+                 "--invalid-ids", "error"])
     assert code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and str(tmp_path / "m.tsv") in err
@@ -94,8 +95,8 @@ def test_a_traversal_utt_id_that_reached_a_split_writes_nothing_outside(tmp_path
 
 def test_valid_manifest_via_cli_writes_empty_rejects(tmp_path):
     path = manifest(tmp_path, [("u1", "p1"), ("u2", "p2")])
-    assert main(["step", "manifest", "--user-manifest", str(path), "--out", str(tmp_path / "out.tsv"),
-                 "--rejects", str(tmp_path / "rejects.tsv")]) == 0
+    assert main(["step", "corpus-manifest", "--user-manifest", str(path), "--out", str(tmp_path / "out.tsv"),
+                 "--rejects", str(tmp_path / "rejects.tsv"), "--invalid-ids", "error"]) == 0
     assert read_tsv(tmp_path / "out.tsv")["utt_id"].tolist() == ["u1", "u2"]
     assert read_tsv(tmp_path / "rejects.tsv").empty
 

@@ -34,7 +34,7 @@ CODEC = CODECS[0]
 
 
 def _job_process(root: psutil.Process, split: str) -> psutil.Process | None:
-    """The `python -m codecfake step resynth` process of the split's shard, among root's descendants only."""
+    """The `python -m codecfake step resynthesize` process of the split's shard, among root's descendants only."""
     for proc in root.children(recursive=True):
         try:
             cmd = proc.cmdline()

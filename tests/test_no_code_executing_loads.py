@@ -233,7 +233,8 @@ def test_trace_evaluate_refuses_a_planted_model(tmp_path, trials, capsys):
     evil = str(plant(tmp_path / "evil.pt", marker))
     trials.to_csv(tmp_path / "trials.tsv", sep="\t", index=False)
     assert main(["step", "trace-evaluate", "--model", evil, "--trials", str(tmp_path / "trials.tsv"),
-                 "--tracer", "t", "--eval-set", "dev", "--out-dir", str(tmp_path / "out")]) == 2
+                 "--tracer", "t", "--eval-set", "dev", "--out-dir", str(tmp_path / "out"), "--device", "cpu",
+                 "--threads", "1"]) == 2
     assert f"{evil}: not a CM checkpoint that loads" in capsys.readouterr().err
     assert not marker.exists()
 

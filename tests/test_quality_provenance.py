@@ -31,7 +31,7 @@ def rejects(tmp_path, count: int) -> str:
 
 def make_card(tmp_path, subset, mode, tables, reject_tables, checksums=None, config=None):
     out = tmp_path / "audio" / subset / "dev" / "provenance.json"
-    argv = ["step", "provenance", "--subset", subset, "--split", "dev", "--mode", mode,
+    argv = ["step", "provenance-card", "--subset", subset, "--split", "dev", "--mode", mode,
             "--env-file", "envs/encodec.yaml",
             "--config-json", json.dumps(config or {"codec": {"settings": {"bandwidth": 6.0}}, "seed": 0}),
             "--tables", *tables, "--rejects", *reject_tables, "--out", str(out)]

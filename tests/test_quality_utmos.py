@@ -72,8 +72,8 @@ def write_clips(folder, speech_16k) -> list[str]:
 
 def test_batched_scores_keep_input_order_and_match_single_file_scores(tmp_path, speech_16k, tiny_model):
     paths = write_clips(tmp_path, speech_16k)
-    single = utmos.score_files(tiny_model, paths, batch_items=1)
-    batched = utmos.score_files(tiny_model, paths, batch_items=4)
+    single = utmos.score_files(tiny_model, paths, device="cpu", batch_items=1, batch_seconds=120)
+    batched = utmos.score_files(tiny_model, paths, device="cpu", batch_items=4, batch_seconds=120)
     for path, score in zip(paths, single):  # batch of one == the model on that file alone
         wave = torch.from_numpy(sf.read(path, dtype="float32")[0])[None]
         with torch.inference_mode():
@@ -82,7 +82,7 @@ def test_batched_scores_keep_input_order_and_match_single_file_scores(tmp_path, 
     # padding only reaches wav2vec's first GroupNorm: a small shift, never a reordering of files
     assert np.allclose(batched, single, atol=0.05)
     # batches are made by length, so the files' order must not change a score: each score follows its own file
-    backwards = utmos.score_files(tiny_model, paths[::-1], batch_items=4)[::-1]
+    backwards = utmos.score_files(tiny_model, paths[::-1], device="cpu", batch_items=4, batch_seconds=120)[::-1]
     assert np.allclose(backwards, batched, atol=1e-6)
 
 
@@ -90,7 +90,7 @@ def test_scoring_refuses_audio_that_is_not_16k(tmp_path, tiny_model):
     path = tmp_path / "x.wav"
     sf.write(path, np.zeros(8000, np.float32), 8000)
     with pytest.raises(UserError, match="16 kHz"):
-        utmos.score_files(tiny_model, [str(path)])
+        utmos.score_files(tiny_model, [str(path)], device="cpu", batch_items=16, batch_seconds=120)
 
 
 def test_offline_fetch_fails_fast_with_a_clear_message(tmp_path, capsys):

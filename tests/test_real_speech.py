@@ -36,7 +36,8 @@ def test_real_speech_user_manifest_split_and_resynthesis(codec2_manifest):
     results = codec2_manifest / "results"
     run_bonafide_shard(split, "000of001", results, results / "b.tsv", results / "br.tsv")
     codec = codec_loading.load("Encodec_24b24k", weights="random", seed=0)
-    run_codec_shard(split, "000of001", codec, results, results / "c.tsv", results / "cr.tsv")
+    run_codec_shard(split, "000of001", codec, results, results / "c.tsv", results / "cr.tsv", batch_seconds=5,
+                    batch_items=16, chunk_seconds=30)
     bona, spoof = read_tsv(results / "b.tsv"), read_tsv(results / "c.tsv")
     assert len(bona) == len(spoof) == 3 and read_tsv(results / "cr.tsv").empty
     for b, s in zip(bona.itertuples(), spoof.itertuples()):

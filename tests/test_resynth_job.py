@@ -49,7 +49,8 @@ def split_manifest(tmp_path, speech_16k):
 def test_codec_shard_rejects_bad_input_and_writes_the_rest(tmp_path, speech_16k, encodec):
     manifest, good = split_manifest(tmp_path, speech_16k)
     res = tmp_path / "res"
-    stats = run_codec_shard(manifest, "000of001", encodec, res, res / "t.tsv", res / "r.tsv", batch_items=2)
+    stats = run_codec_shard(manifest, "000of001", encodec, res, res / "t.tsv", res / "r.tsv", batch_seconds=5,
+                            batch_items=2, chunk_seconds=30)
     table, rejects = read_tsv(res / "t.tsv"), read_tsv(res / "r.tsv")
     assert table["source_utt"].tolist() == sorted(good) and stats.written == 3
     reasons = dict(zip(rejects["source_utt"], rejects["reason"]))
@@ -115,7 +116,8 @@ def test_bad_files_are_rejects_with_reasons_never_a_failed_job(tmp_path, speech_
             if subset == "bonafide":
                 stats = run_bonafide_shard(manifest, shard, res, *tables)
             else:
-                stats = run_codec_shard(manifest, shard, encodec, res, *tables, batch_items=2)
+                stats = run_codec_shard(manifest, shard, encodec, res, *tables, batch_seconds=5, batch_items=2,
+                                        chunk_seconds=30)
             assert f"{stats.written} written, {sum(stats.rejected.values())} rejected" in stats.summary(shard)
     written = pd.concat([read_tsv(res / f"{shard}.tsv") for shard in ("000of002", "001of002")])
     rejects = pd.concat([read_tsv(res / f"{shard}.rejects.tsv") for shard in ("000of002", "001of002")])
@@ -149,7 +151,8 @@ def test_batched_equals_one_by_one_for_causal_codec(tmp_path, speech_16k, encode
     outs = {}
     for items in (1, 16):
         res = tmp_path / f"res{items}"
-        run_codec_shard(manifest, "000of001", encodec, res, res / "t.tsv", res / "r.tsv", batch_items=items)
+        run_codec_shard(manifest, "000of001", encodec, res, res / "t.tsv", res / "r.tsv", batch_seconds=5,
+                        batch_items=items, chunk_seconds=30)
         outs[items] = {p.name: sf.read(p)[0] for p in sorted((res / "audio").rglob("*.wav"))}
     assert outs[1].keys() == outs[16].keys()
     for name in outs[1]:
@@ -221,7 +224,7 @@ def test_shard_count_changes_no_output_byte(tmp_path, speech_16k, encodec):
         for index in range(count):
             shard = f"{index:03d}of{count:03d}"
             run_codec_shard(manifest, shard, encodec, res, res / f"{shard}.tsv", res / f"{shard}.r.tsv",
-                            batch_seconds=1.5, batch_items=4)
+                            batch_seconds=1.5, batch_items=4, chunk_seconds=30)
         outputs[count] = {p.name: p.read_bytes() for p in (res / "audio").rglob("*.wav")}
     assert len(outputs[1]) == 12 and outputs[2] == outputs[1]
 
@@ -244,14 +247,14 @@ def test_stochastic_decoder_output_does_not_depend_on_shard_count_or_order(tmp_p
         for index in reversed(range(count)):
             shard = f"{index:03d}of{count:03d}"
             run_codec_shard(manifest, shard, encodec, res, res / f"{shard}.tsv", res / f"{shard}.r.tsv",
-                            batch_seconds=1.5, batch_items=4)
+                            batch_seconds=1.5, batch_items=4, chunk_seconds=30)
         outputs[count] = {p.relative_to(res): sf.read(p)[0] for p in (res / "audio").rglob("*.wav")}
     assert len(outputs[1]) == 12 and outputs[3].keys() == outputs[1].keys()
     assert all(np.array_equal(outputs[3][name], audio) for name, audio in outputs[1].items())
     monkeypatch.setattr(encodec, "codec", deterministic)
     clean = tmp_path / "clean"
     run_codec_shard(manifest, "000of001", encodec, clean, clean / "t.tsv", clean / "r.tsv", batch_seconds=1.5,
-                    batch_items=4)
+                    batch_items=4, chunk_seconds=30)
     noise = [np.abs(sf.read(clean / name)[0] - audio).max() for name, audio in outputs[1].items()]
     assert min(noise) > 1e-3  # the noise is there: the equality above is not that of a deterministic decoder
 
@@ -279,6 +282,7 @@ def test_job_chunks_long_utterances_to_their_exact_length(tmp_path, speech_16k, 
     pd.DataFrame([{"utt_id": "p3_001", "speaker": "p3", "path": str(folder / "p3_001.wav"),
                    "split": "eval"}]).to_csv(manifest, sep="\t", index=False)
     res = tmp_path / "res"
-    stats = run_codec_shard(manifest, "000of001", encodec, res, res / "t.tsv", res / "r.tsv", chunk_seconds=2)
+    stats = run_codec_shard(manifest, "000of001", encodec, res, res / "t.tsv", res / "r.tsv", batch_seconds=5,
+                            batch_items=16, chunk_seconds=2)
     audio, rate = sf.read(res / "audio/Encodec_6b24k/eval/p3_001_Encodec_6b24k.wav")
     assert stats.written == 1 and len(audio) == 3 * len(speech_16k) and np.abs(audio).max() > 0

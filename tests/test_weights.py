@@ -396,14 +396,14 @@ def test_fetch_refuses_a_forged_encodec_download(tmp_path, forged_digest, monkey
 
 @pytest.mark.parametrize("name", ["Encodec_6b24k", "Encodec_24b24k"])
 def test_a_forged_encodec_file_is_refused_by_step_resynth_pretrained(tmp_path, forged_digest, capsys, name):
-    """The loader path of the pipeline: `codecfake step resynth --weights pretrained`, with a lock record too."""
+    """The loader path of the pipeline: `codecfake step resynthesize --weights pretrained`, with a lock record too."""
     from codecfake.cli import main
 
     marker = tmp_path / "marker"
     path = _plant_encodec(registry.get(name), tmp_path / "w", marker)
     _lock(registry.get(name), tmp_path / "w", path.read_bytes())
     out = tmp_path / "out"
-    code = main(["step", "resynth", "--split-manifest", str(out / "split.tsv"), "--shard", "001of001",
+    code = main(["step", "resynthesize", "--split-manifest", str(out / "split.tsv"), "--shard", "001of001",
                  "--results-dir", str(out), "--table", str(out / "t.tsv"), "--rejects", str(out / "r.tsv"),
                  "--codec", name, "--weights", "pretrained", "--weights-dir", str(tmp_path / "w"), "--device", "cpu",
                  "--format", "wav", "--seed", "0", "--batch-seconds", "5", "--batch-items", "16", "--chunk-seconds",

@@ -1,7 +1,7 @@
 """Issue 17 through Snakemake, on a tiny manifest with `weights: pretrained`: a pickle planted as EnCodec's
 checkpoint and one planted as DAC's, each with a hand-written record in weights.lock.json, run nothing (the pickles
 would create a marker file) and stop the run with a message naming the file: at the fetch step, and at
-`step resynth` when a checksums table left from an earlier fetch makes Snakemake skip the fetch."""
+`step resynthesize` when a checksums table left from an earlier fetch makes Snakemake skip the fetch."""
 from __future__ import annotations
 
 import hashlib
@@ -68,9 +68,9 @@ def test_planted_checkpoints_stop_step_resynth_when_the_fetch_is_skipped(tmp_pat
         logs = sorted((workdir / "results" / "logs" / "resynth" / name).rglob("*.log"))
         assert logs, f"{name}: no resynth job ran:\n{proc.stderr[-3000:]}"
         texts = [log.read_text() for log in logs]  # the first job refuses and deletes it; the next find it gone
-        assert any(f"codecfake step resynth: error: {path.relative_to(workdir)}: sha256" in text and
+        assert any(f"codecfake step resynthesize: error: {path.relative_to(workdir)}: sha256" in text and
                    "does not match the expected" in text for text in texts), texts
-        assert all("codecfake step resynth: error:" in text for text in texts), texts
+        assert all("codecfake step resynthesize: error:" in text for text in texts), texts
         assert not path.exists()
     assert not marker.exists()
     assert not list((workdir / "results").rglob(f"audio/{CODECS[0]}/**/*.wav"))

@@ -1,7 +1,7 @@
 """Labelled audio sets as trial tables (codecfake.cm.trials): CoRS, CoSG, ASVspoof 2019 LA, ASVspoof 5, folders.
 
 Each reader takes the set's own published layout, so external sets are used as distributed:
-  cors          our manifests/cors_{split}.tsv (paths relative to the results folder)
+  cors          our CoRS manifests (rule cors_protocol; paths relative to the results folder)
   cors_published  a published CoRS protocol (CoRS_ALL.txt `SPK UTT - - label`, or the 7-column taxonomy lists)
                 with the flat audio folder it describes, <root>/<UTT>.wav or .flac (`all_data_16k/`); the codec
                 of a spoof is the registry protocol name its UTT ends with, its taxonomy the registry's

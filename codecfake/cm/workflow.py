@@ -9,14 +9,18 @@ from pathlib import Path
 from codecfake.cm.presets import resolve
 from codecfake.cosg.plan import generated_datasets
 from codecfake.errors import UserError
+from codecfake.rule_outputs import output_path
 
 BUILTIN_SETS = {"CoRS_eval": "eval", "CoRS_dev": "dev"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
 class CMPlan:
-    def __init__(self, config: dict, results: str):
+    def __init__(self, config: dict, results: str, rules=None):
+        """`rules`: the workflow's (Snakemake's `rules`), read when a path is asked for: each output path is
+        written once, in the rule that makes it."""
         self.config = config
+        self.rules = rules
         self.cm = config.get("cm") or {}
         self.results = results
         # The generated CoSG sets (MaskGCT-VCTK_train ...) are data sets too; a configured set of that name wins.
@@ -103,8 +107,12 @@ class CMPlan:
     # -- evaluation sets ---------------------------------------------------------------------------------------
     def eval_set_spec(self, name: str) -> dict:
         if name in BUILTIN_SETS:
-            return {"format": "cors", "manifest": f"{self.results}/manifests/cors_{BUILTIN_SETS[name]}.tsv"}
+            return {"format": "cors", "manifest": output_path(self.rules.cors_protocol, "manifest",
+                                                              split=BUILTIN_SETS[name])}
         return self.datasets[name]
+
+    def eval_set_format(self, name: str) -> str:
+        return "cors" if name in BUILTIN_SETS else self.datasets[name]["format"]
 
     def eval_set_json(self, name: str) -> str:
         return json.dumps(self.eval_set_spec(name), sort_keys=True)
@@ -113,7 +121,7 @@ class CMPlan:
         """A set with a download url and no local copy waits for its fetch rule; otherwise for its protocol."""
         spec = self.datasets[name]
         if spec.get("url") and not Path(spec["root"]).is_dir():
-            return [self.path(f"datasets/{name}.fetched")]
+            return [output_path(self.rules.fetch_dataset, 0, dataset=name)]
         if spec["format"] == "codecfake":
             return [spec["root"]]  # the folder: a published copy, or this run's Codecfake layout (rules/codecfake.smk)
         return [spec["protocol"]] if spec.get("protocol") else []
@@ -125,7 +133,7 @@ class CMPlan:
 
     def ci_condition(self, eval_set: str) -> str:
         """Bootstrap unit: speaker/source utterance on CoRS, system on CoSG, speaker on ASVspoof, trials else."""
-        fmt = self.eval_set_spec(eval_set)["format"]
+        fmt = self.eval_set_format(eval_set)
         ci = self.cm.get("ci") or {}
         cors = ci.get("cors_condition", "source_utt")
         return {"cors": cors, "cors_published": cors, "codecfake": cors, "cosg": "system", "asvspoof2019": "speaker",
@@ -133,12 +141,12 @@ class CMPlan:
 
     def codecfake_sets(self) -> list[str]:
         """Evaluation sets in Codecfake's layout (format codecfake): the per-condition table's."""
-        return [s for s in self.eval_sets if self.eval_set_spec(s)["format"] == "codecfake"]
+        return [s for s in self.eval_sets if self.eval_set_format(s) == "codecfake"]
 
     def taxonomy_sets(self) -> list[str]:
         """Sets with a per-system taxonomy for Table V and the heatmap: CoSG first, CoRS when CoSG is absent."""
-        cosg = [s for s in self.eval_sets if self.eval_set_spec(s)["format"] == "cosg"]
-        cors = [s for s in self.eval_sets if self.eval_set_spec(s)["format"] in ("cors", "cors_published")]
+        cosg = [s for s in self.eval_sets if self.eval_set_format(s) == "cosg"]
+        cors = [s for s in self.eval_sets if self.eval_set_format(s) in ("cors", "cors_published")]
         return cosg + cors
 
     # -- paths -------------------------------------------------------------------------------------------------
@@ -153,7 +161,7 @@ class CMPlan:
     def targets(self) -> list[str]:
         if not self.cms:
             return []
-        return [*self.reports(), *[self.path(f"cm/{cm}/train_log.tsv") for cm in self.cms]]
+        return [*self.reports(), *[output_path(self.rules.cm_train, "log_table", cm=cm) for cm in self.cms]]
 
     @property
     def ci(self) -> dict:

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from codecfake.errors import UserError
-from codecfake.split import SPLITS
 
 
 def cmd_quality_score(args) -> None:
@@ -39,7 +38,7 @@ def cmd_utmos_score(args) -> None:
     device = str(pick_device(args.device))
     model, label = utmos_model(args)
     frame = utmos_subset(args.bonafide_tables, args.codec_tables, args.subset, args.results_dir, model, label,
-                         args.out, device, args.batch_items, args.batch_seconds)
+                         args.out, device=device, batch_items=args.batch_items, batch_seconds=args.batch_seconds)
     print(f"utmos {args.subset}: {len(frame)} files on {device}, mean {frame['utmos'].mean():.3f} ({label})",
           file=sys.stderr)
 
@@ -128,15 +127,15 @@ def _subset_inputs(p) -> None:
 def register(commands) -> None:
     """Register the quality commands on codecfake.cli's command groups."""
     step, fetch, check = commands.step, commands.fetch, commands.check
-    p = step.add_parser("quality-score", help="full-reference metrics and DNSMOS of one subset x split")
+    p = step.add_parser("quality-scores", help="full-reference metrics and DNSMOS of one subset x split")
     _subset_inputs(p)
-    # No defaults of their own here or in utmos-score: the config's (config.schema.yaml) come through the rules.
+    # No defaults of their own here or in utmos-scores: the config's (config.schema.yaml) come through the rules.
     p.add_argument("--metrics", nargs="*", required=True)
     p.add_argument("--dnsmos-batch", type=int, required=True)
     p.add_argument("--threads", type=int, required=True, help="ONNX Runtime threads")
     p.set_defaults(func=cmd_quality_score)
 
-    p = step.add_parser("utmos-score", help="UTMOS22 strong learner scores of one subset x split")
+    p = step.add_parser("utmos-scores", help="UTMOS22 strong learner scores of one subset x split")
     _subset_inputs(p)
     model = p.add_mutually_exclusive_group(required=True)
     model.add_argument("--checkpoint", help="verified local state dict (fetch utmos-weights)")
@@ -158,7 +157,7 @@ def register(commands) -> None:
     p.add_argument("--sha256")
     p.set_defaults(func=cmd_fetch_utmos_weights)
 
-    p = step.add_parser("quality-aggregate", help="per split x subset mean/std/95%% CI of the per-file scores")
+    p = step.add_parser("quality-metrics", help="per split x subset mean/std/95%% CI of the per-file scores")
     p.add_argument("--scores", nargs="+", required=True)
     p.add_argument("--utmos", nargs="*", default=[])
     p.add_argument("--out", required=True)
@@ -170,29 +169,30 @@ def register(commands) -> None:
     p.add_argument("--out-dir", required=True)
     p.set_defaults(func=cmd_quality_figures)
 
-    p = step.add_parser("artifacts", help="residual-spectrogram SSIM/correlation of taxonomy-chosen codec pairs")
+    p = step.add_parser("artifact-analysis",
+                        help="residual-spectrogram SSIM/correlation of taxonomy-chosen codec pairs")
     p.add_argument("--manifest", required=True, help="CoRS manifest of the analysed split")
     p.add_argument("--results-dir", required=True)
     p.add_argument("--codecs", nargs="+", required=True)
-    p.add_argument("--utterances", type=int, default=100)
-    p.add_argument("--n-fft", type=int, default=512)
-    p.add_argument("--hop", type=int, default=128)
-    p.add_argument("--clip-db", type=float, default=40.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--utterances", type=int, required=True)
+    p.add_argument("--n-fft", type=int, required=True)
+    p.add_argument("--hop", type=int, required=True)
+    p.add_argument("--clip-db", type=float, required=True)
+    p.add_argument("--seed", type=int, required=True)
     p.add_argument("--groups", required=True)
     p.add_argument("--pairs", required=True)
     p.add_argument("--figure", required=True)
     p.set_defaults(func=cmd_artifacts)
 
     p = step.add_parser("dataset-stats", help="paper Table II: utterances, hours, durations, rejects")
-    p.add_argument("--splits", nargs="+", default=list(SPLITS))
+    p.add_argument("--splits", nargs="+", required=True)
     p.add_argument("--manifests", nargs="+", required=True)
     p.add_argument("--rejects", nargs="+", required=True)
     p.add_argument("--codecs", nargs="*", default=[])
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_dataset_stats)
 
-    p = step.add_parser("provenance", help="provenance.json of one subset x split, beside its audio")
+    p = step.add_parser("provenance-card", help="provenance.json of one subset x split, beside its audio")
     p.add_argument("--subset", required=True)
     p.add_argument("--split", required=True)
     p.add_argument("--mode", required=True, choices=["pretrained", "random"], help="the run's codec weights")

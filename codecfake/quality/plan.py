@@ -10,6 +10,7 @@ import json
 from codecfake import registry
 from codecfake.quality.utmos_weights import checkpoint_path
 from codecfake.registry import BONAFIDE
+from codecfake.rule_outputs import output_path
 from codecfake.split import SPLITS
 
 #: Columns of metrics.tsv each `quality.metrics` name yields (a figure each).
@@ -24,13 +25,15 @@ DATA_KEYS = ("corpus", "demo_corpus", "split", "audio_format", "seed")
 
 
 class QualityPlan:
-    def __init__(self, config: dict, plan):
+    def __init__(self, config: dict, plan, rules=None):
+        """`rules`: the workflow's (Snakemake's `rules`), read when a path is asked for (codecfake.cm.workflow)."""
         self.config = config
         self.settings = config["quality"]
         self.utmos = self.settings["utmos"]
         self.plan = plan
         self.results = plan.results
         self.subsets = plan.subsets
+        self.rules = rules
 
     def path(self, relative: str) -> str:
         return self.plan.path(relative)
@@ -66,7 +69,7 @@ class QualityPlan:
         return [self.utmos_checkpoint()] if self.utmos["weights"] == "pretrained" else []
 
     def utmos_model_args(self) -> list[str]:
-        """utmos-score's model arguments, one list item per argument (the rule quotes each with `:q`)."""
+        """utmos-scores' model arguments, one list item per argument (the rule quotes each with `:q`)."""
         if self.utmos["weights"] == "random":
             return ["--random-weights", "--seed", str(int(self.config["seed"]))]
         label = f"{self.utmos['hub_repo']}@{self.utmos['revision']}"
@@ -92,7 +95,8 @@ class QualityPlan:
         return [self.path(f"quality/figures/{metric}.png") for metric in self.figure_metrics()]
 
     def cards(self) -> list[str]:
-        return [self.path(f"audio/{s}/{split}/provenance.json") for split in SPLITS for s in self.subsets]
+        return [output_path(self.rules.provenance_card, 0, subset=s, split=split) for split in SPLITS
+                for s in self.subsets]
 
     def tables(self) -> list[str]:
         return [self.path(f"quality/{name}.tsv") for name in TABLES]

@@ -76,13 +76,13 @@ def score_subset(bonafide_tables, codec_tables, subset: str, results_dir, metric
 
 
 def utmos_subset(bonafide_tables, codec_tables, subset: str, results_dir, model, weights_label: str, out,
-                 device: str = "cpu", batch_items: int = 16, batch_seconds: float = 120.0) -> pd.DataFrame:
+                 *, device: str, batch_items: int, batch_seconds: float) -> pd.DataFrame:
     from codecfake.quality.utmos import score_files
 
     rows, _ = subset_files(bonafide_tables, codec_tables, subset)
     paths = [str(Path(results_dir) / path) for path in rows["path"]]
     frame = rows[ID_COLUMNS].copy()
-    frame["utmos"] = score_files(model, paths, device, batch_items, batch_seconds)
+    frame["utmos"] = score_files(model, paths, device=device, batch_items=batch_items, batch_seconds=batch_seconds)
     frame["utmos_weights"] = weights_label
     write_tsv_atomic(frame, out)
     return frame

@@ -100,9 +100,10 @@ def build_random(seed: int, ssl=None) -> Utmos22Strong:
 
 
 # -- scoring --------------------------------------------------------------------------------------------------
-def score_files(model: Utmos22Strong, paths: list[str], device: str = "cpu", batch_items: int = 16,
-                batch_seconds: float = 120.0) -> list[float]:
-    """UTMOS of 16 kHz files, in input order, scored in length-sorted batches with a progress bar."""
+def score_files(model: Utmos22Strong, paths: list[str], *, device: str, batch_items: int,
+                batch_seconds: float) -> list[float]:
+    """UTMOS of 16 kHz files, in input order, scored in length-sorted batches with a progress bar (the batch
+    settings are the config's `quality.utmos`, their defaults in config.schema.yaml only)."""
     lengths = []
     for path in paths:
         info = probe(path)

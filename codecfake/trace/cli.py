@@ -93,9 +93,9 @@ def register(commands) -> None:
     p.add_argument("--eval-set", required=True)
     p.add_argument("--held-out", nargs="*", default=[], help="codecs left out of training")
     p.add_argument("--out-dir", required=True)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--device", required=True, choices=["auto", "cpu", "cuda"])
     p.add_argument("--batch-size", type=int, default=None)
-    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--threads", type=int, required=True)
     p.set_defaults(func=cmd_evaluate)
 
     epilog = ("Prints one row (or with --json one JSON object) per file. Exit status 0 when at least one file was "

@@ -17,11 +17,11 @@ ATTRIBUTES = {"VQ": "QUA", "QUA": "QUA", "AUX": "AUX", "DEC": "DEC", None: None}
 
 
 class TracePlan:
-    def __init__(self, config: dict, results: str):
+    def __init__(self, config: dict, results: str, rules=None):
         self.config = config
         self.trace = config.get("trace") or {}
         self.results = results
-        self.cmplan = CMPlan(config, results)  # evaluation-set specs (CoRS builtins and cm.datasets)
+        self.cmplan = CMPlan(config, results, rules)  # evaluation-set specs (CoRS builtins and cm.datasets)
         self.tracers = {}
         for index, entry in enumerate(self.trace.get("tracers") or []):
             name = entry["name"]
@@ -68,7 +68,7 @@ class TracePlan:
 
     def held_out(self, tracer: str, eval_set: str) -> list[str]:
         """Held-out codecs are CoRS codec names: they apply to CoRS sets only."""
-        if self.cmplan.eval_set_spec(eval_set)["format"] != "cors":
+        if self.cmplan.eval_set_format(eval_set) != "cors":
             return []
         return list(self.tracers[tracer].get("held_out", []))
 
