@@ -205,4 +205,4 @@ rule cm_train_eval_heatmap:
     conda:
         "../envs/cm.yaml"
     shell:
-        "python -m codecfake step cm-heatmap --eer {input:q} --out {output:q} 2> {log:q}"
+        "python -m codecfake step cm-train-eval-heatmap --eer {input:q} --out {output:q} 2> {log:q}"

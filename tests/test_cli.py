@@ -35,7 +35,7 @@ def test_top_level_holds_user_commands_and_three_groups():
 def test_every_rule_calls_a_registered_step_or_fetch_command():
     top = _choices(build_parser())
     rules = "".join(path.read_text() for path in (REPO / "rules").glob("*.smk"))
-    calls = re.findall(r"python -m codecfake (\S+) (\S+)", rules)
+    calls = re.findall(r"(?:python|\{params\.python:q\}) -m codecfake (\S+) (\S+)", rules)  # cosg.python
     assert len(calls) >= 25
     for group, name in calls:
         if group == "export":  # rules/export.smk runs the user command as is (its one argument: results_dir)

@@ -8,7 +8,8 @@ import re
 from codecfake.cli import build_parser
 from tests.tinyrun import REPO
 
-CALL = re.compile(r"python -m codecfake (step|fetch) ([\w-]+)((?:(?!python -m codecfake).)*)", re.S)
+#: A call through the job's `python` or, for jobs in a generator's env, `{params.python:q}` (cosg.python).
+CALL = re.compile(r"(?:python|\{params\.python:q\}) -m codecfake (step|fetch) ([\w-]+)((?:(?! -m codecfake).)*)", re.S)
 
 
 def _rules() -> dict[str, str]:

@@ -120,7 +120,7 @@ def cmd_report(args) -> None:
     heatmap(eer, args.taxonomy_sets, args.heatmap_out)
 
 
-def cmd_heatmap(args) -> None:
+def cmd_train_eval_heatmap(args) -> None:
     import pandas as pd
 
     from codecfake.cm.report import train_eval_heatmap
@@ -209,10 +209,10 @@ def register(commands) -> None:
     p.add_argument("--heatmap-out", required=True)
     p.set_defaults(func=cmd_report)
 
-    p = step.add_parser("cm-heatmap", help="training set x evaluation set pooled EER heatmap (paper Fig. 7)")
+    p = step.add_parser("cm-train-eval-heatmap", help="training set x evaluation set pooled EER heatmap (paper Fig. 7)")
     p.add_argument("--eer", required=True, help="every (CM, set) EER table in one (step concat)")
     p.add_argument("--out", required=True)
-    p.set_defaults(func=cmd_heatmap)
+    p.set_defaults(func=cmd_train_eval_heatmap)
 
     p = fetch.add_parser("ssl-weights", help="download a pinned SSL front-end into the hub cache")
     p.add_argument("--name", required=True)
