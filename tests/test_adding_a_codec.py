@@ -23,8 +23,8 @@ from tests.conftest import REPO
 #: The project folders and files a copy needs to import the registry and the wrappers and run the suites below.
 #: The registry folder, wherever codecfake.RESOURCES puts it in this checkout.
 REGISTRY = (RESOURCES / "codecs").relative_to(REPO)
-COPIED = tuple(dict.fromkeys(("codecfake", "codec_wrappers", REGISTRY.parts[0], "envs", "tests", "configs",
-                              "requirements", "rules", "benchmarks")))
+COPIED = tuple(dict.fromkeys(("codecfake", "codec_wrappers", "cosg_wrappers", REGISTRY.parts[0], "envs", "tests",
+                              "configs", "requirements", "rules", "benchmarks")))
 FILES = ("pyproject.toml", "config.schema.yaml", "config.yaml", "Snakefile")
 #: Every suite that checks each registered codec, run whole: the registry and its pins, the released
 #: configurations, the env files, checkpoint verification and loading, the codec contract.

@@ -25,7 +25,7 @@ def test_strategy_external_trains_on_the_external_sets_alone(tmp_path):
     run, external = trials[trials["domain"] != "EXT"], trials[trials["domain"] == "EXT"]
     selected = select(run, {"strategy": "external"}, 0, [external])
     assert sorted(selected["utt_id"]) == sorted(external["utt_id"])
-    with pytest.raises(SelectionError, match="strategy external trains on external sets alone"):
+    with pytest.raises(SelectionError, match="strategy external trains on external sets only"):
         select(run, {"strategy": "external"}, 0, [])
 
 

@@ -198,10 +198,11 @@ def test_utmos_of_a_generated_split_uses_the_cors_scorer(tmp_path):
     write_split([table], [rejects], "MASKGCT", results / "p.txt", manifest, results / "r.tsv")
     model = utmos.build_random(0, tiny_ssl())
     out = results / "quality/cosg/utmos/MaskGCT-VCTK_eval.tsv"
-    frame = utmos_table(manifest, results, model, "random", out)
+    batch = {"device": "cpu", "batch_items": 2, "batch_seconds": 60.0}
+    frame = utmos_table(manifest, results, model, "random", out, **batch)
     rows = read_tsv(manifest)
     assert list(frame["utt_id"]) == list(rows["utt_id"]) and set(frame["set"]) == {"MaskGCT-VCTK"}
-    direct = utmos.score_files(model, [str(results / p) for p in rows["path"]])
+    direct = utmos.score_files(model, [str(results / p) for p in rows["path"]], **batch)
     assert np.allclose(frame["utmos"], direct)
     means = summary([out]).set_index("label")["utmos_mean"]
     by_hand = {label: round(float(np.mean([d for d, lab in zip(direct, rows["label"]) if lab == label])), 4)

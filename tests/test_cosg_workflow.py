@@ -158,7 +158,7 @@ def test_the_cosg_vs_cors_preset():
     assert plan.spec("CoRS_DEC_balanced")["train_set"]["attribute"] == "DEC"
     assert {plan.ci_condition(s) for s in plan.eval_sets} == {"system"}
     assert plan.eval_set_inputs("MaskGCT-E2") == ["results/protocols/MaskGCT-E2_eval.txt"]
-    assert "results/eval/heatmap_train_eval.png" in plan.targets()
+    assert "results/eval/heatmap_train_eval.png" in plan.reports()
     for name in plan.names:
         train = plan.spec(name)["train"]
         assert (plan.spec(name)["model"], train["epochs"], train["lr"], train["rawboost"]) == (

@@ -40,7 +40,7 @@ def _job_process(root: psutil.Process, split: str) -> psutil.Process | None:
             cmd = proc.cmdline()
         except psutil.Error:
             continue
-        if "codecfake" in cmd and "resynth" in cmd and f"results/corpus/split/{split}.tsv" in cmd:
+        if "codecfake" in cmd and "resynthesize" in cmd and f"results/corpus/split/{split}.tsv" in cmd:
             return proc
     return None
 

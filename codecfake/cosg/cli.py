@@ -62,8 +62,8 @@ def cmd_utmos(args) -> None:
 
     torch.set_num_threads(args.threads)
     model, label = utmos_model(args)
-    frame = utmos_table(args.manifest, args.results_dir, model, label, args.out, str(pick_device(args.device)),
-                        args.batch_items, args.batch_seconds)
+    frame = utmos_table(args.manifest, args.results_dir, model, label, args.out, device=str(pick_device(args.device)),
+                        batch_items=args.batch_items, batch_seconds=args.batch_seconds)
     print(f"utmos {args.manifest}: {len(frame)} files, mean {frame['utmos'].mean():.3f} ({label})", file=sys.stderr)
 
 

@@ -14,15 +14,15 @@ ID_COLUMNS = ["utt_id", "source_utt", "speaker", "split", "subset", "label", "du
 SUMMARY_COLUMNS = ["set", "split", "label", "files", "utmos_mean", "utmos_std", "utmos_weights"]
 
 
-def utmos_table(manifest, results_dir, model, weights_label: str, out, device: str = "cpu", batch_items: int = 16,
-                batch_seconds: float = 120.0) -> pd.DataFrame:
+def utmos_table(manifest, results_dir, model, weights_label: str, out, *, device: str, batch_items: int,
+                batch_seconds: float) -> pd.DataFrame:
     from codecfake.quality.utmos import score_files
 
     rows = read_tsv(manifest)
     frame = rows[ID_COLUMNS].copy()
     frame.insert(0, "set", Path(manifest).stem.rsplit("_", 1)[0])
-    frame["utmos"] = score_files(model, [str(Path(results_dir) / p) for p in rows["path"]], device, batch_items,
-                                 batch_seconds)
+    frame["utmos"] = score_files(model, [str(Path(results_dir) / p) for p in rows["path"]], device=device,
+                                 batch_items=batch_items, batch_seconds=batch_seconds)
     frame["utmos_weights"] = weights_label
     write_tsv_atomic(frame, out)
     return frame

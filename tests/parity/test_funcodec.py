@@ -65,5 +65,8 @@ def test_codecfake_bitrates_equal_speech2token_at_that_bit_width(name, bit_width
     _, _, expected, _ = upstream(wav, bit_width=bit_width)
     _, _, every_codebook, _ = upstream(wav)
     got = wrapper.resynthesize(wav)
-    assert (got - expected[:, 0]).abs().max().item() <= TOLERANCE
-    assert (got - every_codebook[:, 0]).abs().max().item() > TOLERANCE  # fewer codebooks: another output
+    parity = (got - expected[:, 0]).abs().max().item()
+    assert parity <= TOLERANCE
+    # Fewer codebooks, another output: with random weights the last codebooks' residuals are small (12 kbps differed
+    # from all 32 codebooks by 7.2e-6, under TOLERANCE), so the margin is the parity difference, not TOLERANCE.
+    assert (got - every_codebook[:, 0]).abs().max().item() > 10 * parity
