@@ -23,15 +23,19 @@ TOLERANCE = 1e-5
 NAMES = ["FunCodec_en-libritts-16k-gr1nq32ds320", "FunCodec_zh_en-general-16k-nq32ds320"]
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_wrapper_equals_documented_speech2token(name, speech_16k, tmp_path):
+def _wrapper_and_speech2token(name, tmp_path):
+    """The configuration with seeded random weights, and FunCodec's documented Speech2Token on the same weights."""
     wrapper = codec_loading.load(name, weights="random", seed=0)
     config, model = tmp_path / "config.yaml", tmp_path / "model.pth"
     config.write_text(yaml.safe_dump(wrapper.entry.architecture_params()))
     torch.save(wrapper.model.model.state_dict(), model)
     with mock.patch.object(codec_basic, "Audio2Mel", codec_freq.Audio2Mel):
-        upstream = Speech2Token(str(config), str(model), device="cpu")
+        return wrapper, Speech2Token(str(config), str(model), device="cpu")
 
+
+@pytest.mark.parametrize("name", NAMES)
+def test_wrapper_equals_documented_speech2token(name, speech_16k, tmp_path):
+    wrapper, upstream = _wrapper_and_speech2token(name, tmp_path)
     wav = torch.from_numpy(speech_16k[:16000])[None]
     # [79] (AudioDecBenchmark vctk, base_codec/funcodec.py) calls it without bit_width: all 32 codebooks.
     _, _, expected, _ = upstream(wav)
@@ -55,12 +59,7 @@ def test_pretrained_path_rejects_a_different_released_config(tmp_path):
                                             ("FunCodec_en-libritts-16k-gr1nq32ds320_12k", 12000)])
 def test_codecfake_bitrates_equal_speech2token_at_that_bit_width(name, bit_width, speech_16k, tmp_path):
     """Codecfake's C3-1..C3-3 stand-ins: the LibriTTS FreqCodec called with FunCodec's own bit_width argument."""
-    wrapper = codec_loading.load(name, weights="random", seed=0)
-    config, model = tmp_path / "config.yaml", tmp_path / "model.pth"
-    config.write_text(yaml.safe_dump(wrapper.entry.architecture_params()))
-    torch.save(wrapper.model.model.state_dict(), model)
-    with mock.patch.object(codec_basic, "Audio2Mel", codec_freq.Audio2Mel):
-        upstream = Speech2Token(str(config), str(model), device="cpu")
+    wrapper, upstream = _wrapper_and_speech2token(name, tmp_path)
     wav = torch.from_numpy(speech_16k[:16000])[None]
     _, _, expected, _ = upstream(wav, bit_width=bit_width)
     _, _, every_codebook, _ = upstream(wav)
