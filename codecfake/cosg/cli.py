@@ -74,6 +74,8 @@ def cmd_utmos_summary(args) -> None:
 
 
 def register(commands) -> None:
+    from codecfake.quality.cli import utmos_arguments
+
     step = commands.step
     p = commands.fetch.add_parser("generator-weights", help="download, verify and lock CoSG generator checkpoints")
     p.add_argument("--generators", nargs="+", required=True)
@@ -125,16 +127,7 @@ def register(commands) -> None:
     p = step.add_parser("cosg-utmos", help="UTMOS22 scores of a generated set's split (bona fide and spoof)")
     p.add_argument("--manifest", required=True)
     p.add_argument("--results-dir", required=True)
-    model = p.add_mutually_exclusive_group(required=True)
-    model.add_argument("--checkpoint", help="verified local state dict (fetch utmos-weights)")
-    model.add_argument("--random-weights", action="store_true", help="untrained model: pipeline checks only")
-    p.add_argument("--sha256")
-    p.add_argument("--label", default="")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", required=True)
-    p.add_argument("--threads", type=int, required=True)
-    p.add_argument("--batch-items", type=int, required=True)
-    p.add_argument("--batch-seconds", type=float, required=True)
+    utmos_arguments(p)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_utmos)
 

@@ -28,6 +28,21 @@ def utmos_model(args):
     return utmos.load_pretrained(args.checkpoint, args.sha256), f"pretrained {args.label}"
 
 
+def utmos_arguments(p) -> None:
+    """The model, device and batch options of a UTMOS scoring step (utmos-scores, cosg-utmos), read by utmos_model
+    and score_files."""
+    model = p.add_mutually_exclusive_group(required=True)
+    model.add_argument("--checkpoint", help="verified local state dict (fetch utmos-weights)")
+    model.add_argument("--random-weights", action="store_true", help="untrained model: pipeline checks only")
+    p.add_argument("--sha256")
+    p.add_argument("--label", default="", help="where the checkpoint came from, recorded in every row")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", required=True)
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--batch-items", type=int, required=True)
+    p.add_argument("--batch-seconds", type=float, required=True)
+
+
 def cmd_utmos_score(args) -> None:
     import torch
 
@@ -137,16 +152,7 @@ def register(commands) -> None:
 
     p = step.add_parser("utmos-scores", help="UTMOS22 strong learner scores of one subset x split")
     _subset_inputs(p)
-    model = p.add_mutually_exclusive_group(required=True)
-    model.add_argument("--checkpoint", help="verified local state dict (fetch utmos-weights)")
-    model.add_argument("--random-weights", action="store_true", help="untrained model: pipeline checks only")
-    p.add_argument("--sha256")
-    p.add_argument("--label", default="", help="where the checkpoint came from, recorded in every row")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", required=True)
-    p.add_argument("--threads", type=int, required=True)
-    p.add_argument("--batch-items", type=int, required=True)
-    p.add_argument("--batch-seconds", type=float, required=True)
+    utmos_arguments(p)
     p.set_defaults(func=cmd_utmos_score)
 
     p = fetch.add_parser("utmos-weights", help="download and verify the UTMOS checkpoint at a pinned hub commit")
