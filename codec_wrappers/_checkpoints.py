@@ -65,6 +65,24 @@ def is_verified(path) -> bool:
     return record is not None and record[1:] == _stamp(Path(name))
 
 
+def build_or_load(wrapper, arch: dict, files: dict[str, Path] | None, seed: int):
+    """A wrapper's model (codec or generator): with no `files`, `arch` built with weights seeded by `seed` and
+    made meaningful by the wrapper's `randomize`; else the released model from `files`, each one verified first.
+    Either way under checkpoint_loads(), so no load can run code."""
+    import torch
+
+    with checkpoint_loads():
+        if files is None:
+            torch.manual_seed(seed)
+            model = wrapper.build(arch)
+            wrapper.randomize(model, seed)
+            return model
+        unverified = [str(path) for path in files.values() if not is_verified(path)]
+        if unverified:
+            raise PermissionError(f"{wrapper.name}: checkpoints not verified: {', '.join(unverified)}")
+        return wrapper.load_pretrained(arch, files)
+
+
 class UnsafeCheckpoint(pickle.UnpicklingError):
     """A file that names objects outside the allowlist: not loaded (nothing in it ran)."""
 

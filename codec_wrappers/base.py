@@ -12,7 +12,7 @@ from typing import Protocol
 
 import torch
 
-from codec_wrappers._checkpoints import checkpoint_loads, is_verified
+from codec_wrappers._checkpoints import build_or_load
 
 
 class CodecSpec(Protocol):
@@ -73,17 +73,7 @@ class CodecWrapper(ABC):
     def load(self, device: str = "cpu", files: dict[str, Path] | None = None, seed: int = 0):
         """The released model from `files` (checkpoints verified by codecfake.weights.ensure_all), or, with no
         files, the architecture with seeded random weights. Checkpoints are read through checkpoint_loads()."""
-        arch = self.entry.architecture_params()
-        with checkpoint_loads():
-            if files is None:
-                torch.manual_seed(seed)
-                model = self.build(arch)
-                self.randomize(model, seed)
-            else:
-                unverified = [str(path) for path in files.values() if not is_verified(path)]
-                if unverified:
-                    raise PermissionError(f"{self.name}: checkpoints not verified: {', '.join(unverified)}")
-                model = self.load_pretrained(arch, files)
+        model = build_or_load(self, self.entry.architecture_params(), files, seed)
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.weights_mode = "random" if files is None else "pretrained"

@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from codec_wrappers._checkpoints import checkpoint_loads, is_verified
+from codec_wrappers._checkpoints import build_or_load
 
 #: The rate of every prompt's audio (the corpus step's rate).
 PROMPT_RATE = 16000
@@ -87,18 +87,8 @@ class GeneratorWrapper(ABC):
             raise ValueError(f"weights must be one of {WEIGHTS_MODES}, got {weights!r}")
         if (weights == "pretrained") != (files is not None):
             raise ValueError(f"{self.name}: pretrained weights need their verified files; random weights take none")
-        arch = self.entry.architecture_params(weights)
         self.device = torch.device(device)
-        with checkpoint_loads():
-            if files is None:
-                torch.manual_seed(seed)
-                model = self.build(arch)
-                self.randomize(model, seed)
-            else:
-                unverified = [str(path) for path in files.values() if not is_verified(path)]
-                if unverified:
-                    raise PermissionError(f"{self.name}: checkpoints not verified: {', '.join(unverified)}")
-                model = self.load_pretrained(arch, files)
+        model = build_or_load(self, self.entry.architecture_params(weights), files, seed)
         self.model = model.to(self.device).eval()
         self.weights_mode, self.seed = weights, seed
         return self
