@@ -95,7 +95,7 @@ def test_plan_with_a_cosg_release_and_a_pretrained_frontend(tmp_path):
     cosg = {"format": "cosg", "root": str(tmp_path / "CoSG"), "protocol": str(tmp_path / "CoSG/protocol.txt"),
             "url": "https://example.invalid/CoSG.zip", "sha256": None}
     w2v2 = {"name": "w2v2", "model": "w2v2_aasist", "train_set": {"strategy": "balanced", "attribute": "DEC"}}
-    config = {"codecs": CODECS, "seed": 3, "device": "cpu", "weights_dir": "weights",
+    config = {"codecs": CODECS, "seed": 3, "device": "cpu", "weights_dir": "weights", "cosg": {"generators": []},
               "cm": {**cm_config(), "datasets": {"CoSG": cosg}, "eval_sets": ["CoRS_eval", "CoSG"],
                      "models": [cm_config()["models"][0], w2v2]}}
     fetch = SimpleNamespace(output=["results/datasets/{dataset}.fetched"])  # rules.fetch_dataset, as Snakemake has it
