@@ -15,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from codecfake import RESOURCES
-from codecfake.registry import TAXONOMY_FIELDS, pin_problem, protocol_labels
+from codecfake.registry import TAXONOMY_FIELDS, pin_problem, post_deploy_problem, protocol_labels, shared_env_problems
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,10 @@ class GeneratorEntry:
     architecture: dict = field(default_factory=dict)
     random_architecture: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
+    #: As a codec entry's (codecfake.registry.CodecEntry): the GitHub-only source its env unpacks, OWNER/REPO@commit.
+    upstream: str | None = None
+    #: As a codec entry's: a package installed with --no-deps after the env is created.
+    pip_no_deps: str | None = None
 
     @property
     def protocol_name(self) -> str:
@@ -59,7 +63,8 @@ class GeneratorEntry:
 
 
 def entry_problems(fields: dict) -> list[str]:
-    """Why an entry cannot be used: taxonomy classes outside the codec registry's, unpinned checkpoints."""
+    """Why an entry cannot be used: taxonomy classes outside the codec registry's, unpinned checkpoints, a malformed
+    post-deploy field."""
     labels = protocol_labels()
     problems = [f"{key} {fields.get(key)!r} is not one of {sorted(labels[key])}" for key in TAXONOMY_FIELDS
                 if fields.get(key) not in labels[key]]
@@ -67,7 +72,8 @@ def entry_problems(fields: dict) -> list[str]:
         problem = pin_problem(spec) if isinstance(spec, dict) else "a source is a mapping"
         if problem:
             problems.append(f"checkpoint {key!r}: {problem}")
-    return problems
+    problem = post_deploy_problem(fields)
+    return problems + ([problem] if problem else [])
 
 
 @lru_cache(maxsize=None)
@@ -81,6 +87,9 @@ def _load(folder: str) -> dict[str, GeneratorEntry]:
             if problems:
                 raise ValueError(f"{path}: {name}: {'; '.join(problems)}")
             table[name] = GeneratorEntry(name=name, **fields)
+    problems = shared_env_problems(table)
+    if problems:
+        raise ValueError(f"{folder}: {'; '.join(problems)}")
     return table
 
 

@@ -26,6 +26,13 @@ SOURCE_FIELDS = frozenset({"hub", "revision", "file", "url", "sha256", "lock"})
 #: Codecfake's codec test conditions (Xie et al., arXiv 2405.04880, section III-E, Tables I-II): C1-C7 for its codecs
 #: F01-F07, C3-1..C3-4 and C4-1..C4-3 for the other configurations of F03 (FunCodec) and F04 (EnCodec).
 CODECFAKE_CONDITION = re.compile(r"C[1-7]|C3-[1-4]|C4-[1-3]")
+#: `upstream:` of a GitHub-only family: OWNER/REPO@<full commit>, the source its env unpacks (envs/post_deploy.py).
+UPSTREAM = re.compile(r"(?P<owner>[A-Za-z0-9][A-Za-z0-9-]*)/(?P<repo>[A-Za-z0-9._-]+)@(?P<commit>[0-9a-f]{40})")
+#: `pip_no_deps:`, a package installed without its declared requirements: an exact pin, name==version.
+EXACT_PIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9.+!-]+")
+#: The entry fields that say what an env needs after it is created: entries sharing one env file must agree on them
+#: (codecfake/post_deploy_scripts.py writes that env's post-deploy script from them).
+POST_DEPLOY_FIELDS = ("upstream", "pip_no_deps")
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,12 @@ class CodecEntry:
     #: The Codecfake test condition whose codec configuration (rate, bitrate, quantizers) this entry runs, where the
     #: paper's tables settle it; None otherwise. At most one entry per condition.
     codecfake_condition: str | None = None
+    #: GitHub-only families (no package pip can install): OWNER/REPO@<40-hex commit> that the env unpacks onto its
+    #: import path after it is created; None for a family installed from its env file alone.
+    upstream: str | None = None
+    #: A package whose declared requirements do not resolve (name==version): installed with --no-deps after the env
+    #: is created, the env file holding what it needs; None for most families.
+    pip_no_deps: str | None = None
 
     def architecture_params(self) -> dict:
         """The model's hyper-parameters, written in the entry itself (so a codec needs no file beyond its wrapper,
@@ -98,6 +111,37 @@ def pin_problem(spec: dict) -> str | None:
     return None
 
 
+def post_deploy_problem(fields: dict) -> str | None:
+    """Why an entry's post-deploy fields (POST_DEPLOY_FIELDS) cannot be used, or None. `upstream` names a full commit:
+    a branch, tag or short id could unpack other code tomorrow."""
+    upstream = fields.get("upstream")
+    if upstream is not None:
+        if not isinstance(upstream, str) or not UPSTREAM.fullmatch(upstream):
+            shape = re.fullmatch(r"[^/@\s]+/[^/@\s]+@(\S+)", upstream) if isinstance(upstream, str) else None
+            if shape:
+                return (f"`upstream` {upstream!r} names {shape.group(1)!r}, not a full 40-hex commit id (a branch, "
+                        f"tag or short id is not a pin)")
+            return f"`upstream` is OWNER/REPO@<40-hex commit> (a GitHub-only source), not {upstream!r}"
+    no_deps = fields.get("pip_no_deps")
+    if no_deps is not None and not (isinstance(no_deps, str) and EXACT_PIN.fullmatch(no_deps)):
+        return f"`pip_no_deps` is one exact pin, name==version, not {no_deps!r}"
+    return None
+
+
+def shared_env_problems(entries: dict[str, object]) -> list[str]:
+    """Entries that run in one env but disagree on what it needs after it is created (its one post-deploy script)."""
+    first: dict[tuple[str, str], tuple[str, object]] = {}
+    problems = []
+    for name, entry in entries.items():
+        for key in POST_DEPLOY_FIELDS:
+            value = getattr(entry, key)
+            other, seen = first.setdefault((entry.env, key), (name, value))
+            if seen != value:
+                problems.append(f"{name} and {other} share {entry.env} but name different `{key}`: {value!r} and "
+                                f"{seen!r} (one env, one post-deploy script)")
+    return problems
+
+
 @lru_cache(maxsize=None)
 def _load(folder: str) -> dict[str, CodecEntry]:
     table: dict[str, CodecEntry] = {}
@@ -120,7 +164,13 @@ def _load(folder: str) -> dict[str, CodecEntry]:
                        condition]
             if claimed:
                 raise ValueError(f"{path}: {name} and {claimed[0]} both claim Codecfake condition {condition}")
+            problem = post_deploy_problem(fields)
+            if problem:
+                raise ValueError(f"{path}: {name}: {problem}")
             table[name] = CodecEntry(protocol_name=name, **fields)
+    problems = shared_env_problems(table)
+    if problems:
+        raise ValueError(f"{folder}: {'; '.join(problems)}")
     return table
 
 

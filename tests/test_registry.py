@@ -149,6 +149,47 @@ def test_two_entries_cannot_claim_one_condition(tmp_path):
         registry.codecs(tmp_path)
 
 
+COMMIT = "13af0ebad99f01ebbe25ce449b7e33eebc56672e"
+
+
+def test_an_upstream_is_read_as_written(tmp_path):
+    (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": toy_entry(upstream=f"y-ren16/TiCodec@{COMMIT}")}))
+    assert registry.codecs(tmp_path)["z_16k"].upstream == f"y-ren16/TiCodec@{COMMIT}"
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("y-ren16/TiCodec@13af0eb", "names '13af0eb', not a full 40-hex commit id"),
+    ("y-ren16/TiCodec@main", "names 'main', not a full 40-hex commit id"),
+    (f"y-ren16/TiCodec@{COMMIT.upper()}", "not a full 40-hex commit id"),
+    ("y-ren16/TiCodec", "is OWNER/REPO@<40-hex commit>"),
+    (f"TiCodec@{COMMIT}", "is OWNER/REPO@<40-hex commit>"),
+    (f"https://github.com/y-ren16/TiCodec@{COMMIT}", "is OWNER/REPO@<40-hex commit>"),
+    (42, "is OWNER/REPO@<40-hex commit>"),
+])
+def test_a_malformed_upstream_is_refused_when_the_registry_is_read(tmp_path, value, problem):
+    """`upstream:` is what a GitHub-only family's env unpacks: a full commit of one repository, nothing that could
+    name other code tomorrow (a branch, a short id)."""
+    (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": toy_entry(upstream=value)}))
+    with pytest.raises(ValueError, match=rf"z_16k: `upstream` .*{re.escape(problem)}"):
+        registry.codecs(tmp_path)
+
+
+@pytest.mark.parametrize("value", ["funcodec", "funcodec>=0.2", "funcodec==0.2.0 --pre", ["funcodec==0.2.0"]])
+def test_a_no_deps_package_is_one_exact_pin(tmp_path, value):
+    (tmp_path / "z.yaml").write_text(yaml.safe_dump({"z_16k": toy_entry(pip_no_deps=value)}))
+    with pytest.raises(ValueError, match="z_16k: `pip_no_deps` is one exact pin"):
+        registry.codecs(tmp_path)
+
+
+@pytest.mark.parametrize("other", [{"upstream": f"y-ren16/TiCodec@{'0' * 40}"}, {}])
+def test_entries_of_one_env_must_name_one_upstream(tmp_path, other):
+    """Their env has one post-deploy script: two configurations of it cannot unpack two sources (nor one none)."""
+    entries = {"z_16k": toy_entry(upstream=f"y-ren16/TiCodec@{COMMIT}"), "z_24k": toy_entry(**other)}
+    (tmp_path / "z.yaml").write_text(yaml.safe_dump(entries))
+    with pytest.raises(ValueError, match=r"z_24k and z_16k share envs/z\.yaml but name different `upstream`"):
+        registry.codecs(tmp_path)
+
+
 def test_each_parity_test_is_named_after_a_registered_family():
     """tests/harness finds a family's parity test by name (tests/parity/test_<family>.py, run in envs/<family>.yaml):
     a parity file named after no family would never run."""
