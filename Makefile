@@ -16,7 +16,7 @@ $(STAMP): requirements/constraints.txt requirements/test.txt requirements/test-n
 	$(PIP) torch==2.13.0 -r requirements/test.txt
 	$(PIP) --no-deps -r requirements/test-no-deps.txt
 	$(PIP) --no-deps --editable .
-	PATH="$(CURDIR)/$(BIN):$$PATH" bash envs/encodec.post-deploy.sh
+	$(BIN)/python envs/post_deploy.py torchaudio-cpu
 	$(BIN)/python -c "import torch, torchaudio, encodec, dac, vocos; print('setup: torch', torch.__version__)"
 	touch $@
 

@@ -11,6 +11,7 @@ sys.path.insert(0, workflow.basedir)
 
 from codecfake import results_lock, stale_lock
 from codecfake.workflow import Plan, expose_workflow_dir, parent_of
+from codecfake.post_deploy_scripts import write_scripts
 from codecfake.cm.workflow import CMPlan
 from codecfake.cosg.plan import CosgPlan
 from codecfake.quality.plan import QualityPlan
@@ -62,6 +63,7 @@ report: "report/workflow.rst"
 
 
 expose_workflow_dir(workflow.basedir)  # conda post-deploy scripts find envs/post_deploy.py
+write_scripts(workflow.basedir)  # envs/<name>.post-deploy.sh, from the registry entries and env files
 
 
 # Jobs import the codecfake package from the workflow, whatever env they run in.

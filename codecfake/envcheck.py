@@ -133,14 +133,27 @@ def _check_pin(env: EnvFile, line: str) -> None:
 
 
 def post_deploy_problems(envs_dir: str | Path) -> list[str]:
-    """Snakemake runs `<env>.post-deploy.sh` after creating `<env>.yaml`: each must have its env and parse."""
+    """Snakemake runs `<env>.post-deploy.sh` after creating `<env>.yaml`. Those scripts are written from the registry
+    at parse time (codecfake/post_deploy_scripts.py): each env's derived script must be valid bash, and a script in
+    the folder that was not written from the registry (hand-written, or its env file gone) is a problem."""
+    from codecfake import post_deploy_scripts
+
     problems = []
+    for env_file in sorted(Path(envs_dir).glob("*.yaml")):
+        try:
+            text = post_deploy_scripts.script_text(env_file)
+        except ValueError as err:
+            problems.append(f"{env_file}: its post-deploy script cannot be written: {err}")
+            continue
+        run = subprocess.run(["bash", "-n"], input=text or "", capture_output=True, text=True)
+        if run.returncode != 0:
+            problems.append(f"{env_file}: its post-deploy script is not valid bash: {run.stderr.strip()}")
     for script in sorted(Path(envs_dir).glob("*.post-deploy.sh")):
         if not script.with_name(script.name.replace(".post-deploy.sh", ".yaml")).is_file():
             problems.append(f"{script}: no env file of that name, Snakemake would never run it")
-        run = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
-        if run.returncode != 0:
-            problems.append(f"{script}: not valid bash: {run.stderr.strip()}")
+        elif not post_deploy_scripts.written_here(script.read_text()):
+            problems.append(f"{script}: not written from the registry; post-deploy steps come from the entries "
+                            f"(`upstream:`, `pip_no_deps:`) and the env file's pins: put them there and delete it")
     return problems
 
 

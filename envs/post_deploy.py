@@ -1,10 +1,18 @@
 #!/usr/bin/env python3
-"""The steps the `envs/<family>.post-deploy.sh` scripts share, run by the env's own interpreter (stdlib only).
+"""The steps of the `envs/<name>.post-deploy.sh` scripts, run by the env's own interpreter (stdlib only).
+
+Snakemake runs `envs/<name>.post-deploy.sh` after creating the env of `envs/<name>.yaml`. Those scripts are written
+from the registry entries and the env file when the workflow is parsed (codecfake/post_deploy_scripts.py), one line
+per step, each a call of this file:
 
   python envs/post_deploy.py source OWNER REPO COMMIT   unpack github.com/OWNER/REPO at COMMIT into <env>/src and
-                                                        put it on the env's import path (families without setup.py)
+                                                        put it on the env's import path (an entry's `upstream:`)
+  python envs/post_deploy.py no-deps NAME==VERSION      pip-install a package without its declared requirements
+                                                        (an entry's `pip_no_deps:`)
   python envs/post_deploy.py torchaudio-cpu             make PyPI's CUDA torchaudio wheel importable on CPU torch
+                                                        (an env file that pins torchaudio)
   python envs/post_deploy.py torchvision-cpu            make PyPI's CUDA torchvision wheel importable on CPU torch
+                                                        (an env file that pins torchvision)
 
 Sources come from GitHub, or, where $CODECFAKE_UPSTREAM_MIRROR names a folder (e.g. ../shared/upstream), from the
 tarball of the same layout there: `<owner>-<repo>-<commit>.tar.gz` holding one top folder `<repo>-<commit>/`. That
@@ -74,6 +82,11 @@ def install_source(owner: str, repo: str, commit: str) -> Path:
     return dest
 
 
+def install_without_requirements(requirement: str) -> None:
+    """pip-install one package alone: its declared requirements do not resolve, and the env file pins what it uses."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", requirement], check=True)
+
+
 def torchaudio_cpu() -> None:
     """PyPI's torchaudio is a CUDA build tied to one torch release. Where its C++ extension cannot load, removing
     it leaves the pure-Python resampling and spectrogram code the codec packages use."""
@@ -122,6 +135,8 @@ def _imports(module: str) -> bool:
 def main(argv: list[str]) -> None:
     if argv[:1] == ["source"] and len(argv) == 4:
         print(f"post-deploy: {argv[1]}/{argv[2]}@{argv[3]} -> {install_source(*argv[1:])}")
+    elif argv[:1] == ["no-deps"] and len(argv) == 2:
+        install_without_requirements(argv[1])
     elif argv == ["torchaudio-cpu"]:
         torchaudio_cpu()
     elif argv == ["torchvision-cpu"]:

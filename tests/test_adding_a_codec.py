@@ -1,7 +1,8 @@
 """A throwaway 32nd codec family added as codecfake/resources/codecs/README.md says (one wrapper module, one env file,
 one registry entry, nothing else), in a copy of the project, and run there through the whole registry, pin, released-
-configuration, env and contract suites (every test of those files, not a selection): a codec outside the paper's 31
-needs no edit to any list, table or test.
+configuration, env, post-deploy and contract suites (every test of those files, not a selection): a codec outside the
+paper's 31 needs no edit to any list, table or test. Its entry names an `upstream:` as a GitHub-only family's does,
+and its env's post-deploy script is then written from that entry: no fourth file.
 
 The toy family is a small convolutional autoencoder with a residual VQ, defined in its wrapper module (a real family
 imports its upstream package instead). A second copy whose decoder ignores the codes must FAIL the contract: the
@@ -29,9 +30,11 @@ FILES = ("pyproject.toml", "config.schema.yaml", "config.yaml", "Snakefile")
 #: Every suite that checks each registered codec, run whole: the registry and its pins, the released
 #: configurations, the env files, checkpoint verification and loading, the codec contract.
 SUITES = ("tests/test_registry.py", "tests/test_registry_pins.py", "tests/test_released_configs.py",
-          "tests/test_envcheck.py", "tests/test_weights.py", "tests/test_no_code_executing_loads.py",
-          "tests/test_codec_contract.py")
+          "tests/test_envcheck.py", "tests/test_post_deploy.py", "tests/test_weights.py",
+          "tests/test_no_code_executing_loads.py", "tests/test_codec_contract.py")
 NAME = "toy_16k"
+#: The toy's source, as a GitHub-only family's entry names it (the toy's model is in its wrapper: nothing is fetched).
+UPSTREAM = ("example", "toycodec", "0123456789abcdef0123456789abcdef01234567")
 
 WRAPPER = '''
 """Toy codec (test only): strided convolutions, a two-layer Euclidean residual VQ, transposed convolutions."""
@@ -116,6 +119,7 @@ ENTRY = f"""\
   DEC: Time
   wrapper: toycodec
   env: envs/toycodec.yaml
+  upstream: {UPSTREAM[0]}/{UPSTREAM[1]}@{UPSTREAM[2]}
   sample_rate: 16000
   settings: {{}}
   architecture: {{dim: 32, size: 256, layers: 2, stride: 8}}
@@ -127,8 +131,9 @@ ENTRY = f"""\
 def add_toy_family(tmp_path, decoder_input: str = "lambda codes: codes"):
     """A copy of the project with the toy family added through exactly the three places the guide lists."""
     copy = tmp_path / "project"
+    ignored = shutil.ignore_patterns("__pycache__", "*.pyc", "*.post-deploy.sh")  # as a checkout has them
     for folder in COPIED:
-        shutil.copytree(REPO / folder, copy / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copytree(REPO / folder, copy / folder, ignore=ignored)
     for name in FILES:
         shutil.copy(REPO / name, copy / name)
     added = {
@@ -160,6 +165,7 @@ def test_guide_lists_the_three_places():
     guide = (RESOURCES / "codecs" / "README.md").read_text()
     for place in ("codec_wrappers/<family>.py", "envs/<family>.yaml", "codecfake/resources/codecs/<family>.yaml"):
         assert place in guide, place
+    assert "upstream:" in guide, "the guide says where a GitHub-only family's source is named"
 
 
 @pytest.mark.slow  # the suites in a copy: the contract over every main-venv configuration (~80 s CPU)
@@ -175,8 +181,23 @@ def test_a_new_family_added_through_the_three_places_passes_every_suite(tmp_path
         f"tests.test_no_code_executing_loads::test_a_verified_planted_codec_checkpoint_is_refused[{NAME}-model]",
         f"tests.test_codec_contract::test_contract[{NAME}]",
         f"tests.test_codec_contract::test_random_weights_output_follows_the_input[{NAME}]",
+        f"tests.test_post_deploy::test_each_github_only_entry_has_its_env_unpack_its_upstream[{NAME}]",
     } <= set(toy), sorted(toy)
     assert outcomes["tests.test_registry::test_the_papers_31_carry_table_iii_row_for_row"] == "passed"
+
+
+@pytest.mark.slow  # one project copy and one interpreter start, no suite
+def test_a_new_github_only_family_gets_its_post_deploy_script_from_its_entry(tmp_path):
+    """What the Snakefile does when it is parsed, in the copy: the toy's env gets the script that unpacks the
+    entry's `upstream`, though the copy, like a checkout, holds no post-deploy script at all."""
+    copy = add_toy_family(tmp_path)
+    assert not list((copy / "envs").glob("*.post-deploy.sh"))
+    write = "from codecfake.post_deploy_scripts import write_scripts; write_scripts('.')"
+    subprocess.run([sys.executable, "-c", write], cwd=copy, env={"PYTHONPATH": str(copy), "PATH": "/usr/bin:/bin"},
+                   check=True)
+    script = (copy / "envs" / "toycodec.post-deploy.sh").read_text()
+    assert script.splitlines()[-1].endswith(f"/envs/post_deploy.py\" source {' '.join(UPSTREAM)}"), script
+    assert subprocess.run(["bash", "-n"], input=script, text=True).returncode == 0
 
 
 @pytest.mark.slow

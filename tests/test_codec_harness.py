@@ -78,3 +78,24 @@ def test_a_generators_env_runs_the_generator_tests():
     assert codec_envs.tests_of(["MaskGCT"]) == [f"{test}[MaskGCT]" for test in codec_envs.GENERATOR_TESTS]
     assert codec_envs.tests_of(["Encodec_6b24k"]) == [f"{codec_envs.CONTRACT}[Encodec_6b24k]",
                                                       f"{codec_envs.FOLLOWS_INPUT}[Encodec_6b24k]"]
+
+
+def test_an_env_is_built_with_the_post_deploy_script_written_from_its_entry(tmp_path, monkeypatch):
+    """As the Snakefile at parse time, the harness writes the script before it builds an env (a fresh checkout has
+    none), then runs it in the activated env: for TiCodec, the unpacking of its entry's `upstream`."""
+    (tmp_path / "envs").mkdir()
+    (tmp_path / "envs" / "ticodec.yaml").write_bytes((codec_envs.REPO / "envs" / "ticodec.yaml").read_bytes())
+    script = tmp_path / "envs" / "ticodec.post-deploy.sh"
+    ran = []
+
+    def record(command, **kwargs):
+        ran.append((command, script.read_text() if command[0] == "bash" else None))
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(codec_envs, "REPO", tmp_path)
+    monkeypatch.setattr(codec_envs.subprocess, "run", record)
+    codec_envs.build("envs/ticodec.yaml", {})
+    (bash, text), = [(command, text) for command, text in ran if command[0] == "bash"]
+    assert bash[-1] == str(script)
+    assert text.splitlines()[-1].endswith(
+        "/envs/post_deploy.py\" source y-ren16 TiCodec 13af0ebad99f01ebbe25ce449b7e33eebc56672e")

@@ -17,6 +17,7 @@ from packaging.utils import canonicalize_name
 
 from codecfake import registry
 from codecfake.envcheck import read_env
+from codecfake.post_deploy_scripts import pip_names, script_text
 from tests.tinyrun import CODECS, REPO, assert_same_products, plain_run, run, targets, tiny_config
 
 pytestmark = pytest.mark.slow
@@ -118,10 +119,17 @@ def test_each_env_has_only_its_familys_packages(conda_run):
 
 
 def test_post_deploy_scripts_ran(conda_run):
-    """The torch envs' post-deploy script made torchaudio importable (PyPI's wheel is a CUDA build)."""
+    """Snakemake ran, for each env that needs one, the post-deploy script the Snakefile wrote from the registry when
+    it was parsed (Snakemake keeps the copy it ran at `<prefix>.post-deploy.sh`); where the env file pins torchaudio
+    (PyPI's wheel is a CUDA build) that script made it importable."""
     workdir, events = conda_run
-    for env_file, prefix in _env_prefixes(workdir, events).items():
-        if (REPO / env_file.replace(".yaml", ".post-deploy.sh")).exists():
+    prefixes = _env_prefixes(workdir, events)
+    assert any(script_text(REPO / env_file) for env_file in prefixes), "no env of this run needs a post-deploy script"
+    for env_file, prefix in prefixes.items():
+        text = script_text(REPO / env_file)
+        ran = Path(f"{prefix}.post-deploy.sh")
+        assert (ran.read_text() if ran.exists() else None) == text, env_file
+        if "torchaudio" in pip_names(REPO / env_file):
             subprocess.run([str(prefix / "bin" / "python"), "-c", "import torchaudio"], check=True)
 
 

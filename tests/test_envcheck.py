@@ -6,7 +6,8 @@ from types import SimpleNamespace
 import pytest
 
 from codecfake import registry
-from codecfake.envcheck import EnvFile, check_envs, family_problems, pin_conflicts, read_env
+from codecfake.envcheck import EnvFile, check_envs, family_problems, pin_conflicts, post_deploy_problems, read_env
+from codecfake.post_deploy_scripts import write_scripts
 from tests.tinyrun import REPO
 
 GOOD = """channels: [conda-forge, nodefaults]
@@ -85,6 +86,23 @@ def test_registry_side_problems_are_found(tmp_path):
     problems = family_problems(entries, tmp_path / "envs")
     assert any("envs/b.yaml does not exist" in p for p in problems)
     assert any("family X is split over two envs" in p for p in problems)
+
+
+def test_a_post_deploy_script_not_written_from_the_registry_is_a_problem(tmp_path):
+    """Post-deploy steps live in the registry entries and env files; a hand-written script (which would run beside
+    them, or instead of them) and one whose env file is gone are reported, a written one is not."""
+    envs = tmp_path / "envs"
+    envs.mkdir()
+    (envs / "encodec.yaml").write_bytes((REPO / "envs" / "encodec.yaml").read_bytes())
+    (envs / "a.yaml").write_text(GOOD)
+    write_scripts(tmp_path)
+    assert post_deploy_problems(envs) == []
+    (envs / "a.post-deploy.sh").write_text("#!/usr/bin/env bash\npip install something\n")
+    (envs / "gone.post-deploy.sh").write_text((envs / "encodec.post-deploy.sh").read_text())
+    problems = post_deploy_problems(envs)
+    assert len(problems) == 2, problems
+    assert "a.post-deploy.sh: not written from the registry" in problems[0]
+    assert "gone.post-deploy.sh: no env file of that name" in problems[1]
 
 
 def test_unresolvable_pin_and_real_conflict_on_pypi(tmp_path):

@@ -51,17 +51,17 @@ def test_each_generator_carries_its_table_iv_taxonomy(entry):
 
 
 @pytest.mark.parametrize("entry", generator_registry.generators().values(), ids=lambda e: e.name)
-def test_each_generator_has_its_wrapper_env_and_post_deploy(entry):
+def test_each_generator_has_its_wrapper_env_and_architectures(entry):
     assert (REPO / "cosg_wrappers" / f"{entry.wrapper}.py").is_file()
     assert (REPO / entry.env).is_file() and entry.env == f"envs/{entry.wrapper}.yaml"
     assert set(entry.random_architecture) and set(entry.architecture)
 
 
 def test_maskgct_env_pins_amphion_as_facodec_does_and_a_transformers_4():
-    """MaskGCT's Llama layers break on transformers 5.x (the main venv's), hence its own env."""
-    pin = re.compile(r"post_deploy\.py\" source open-mmlab Amphion ([0-9a-f]{40})")
-    assert pin.findall((REPO / "envs/maskgct.post-deploy.sh").read_text()) == \
-        pin.findall((REPO / "envs/facodec.post-deploy.sh").read_text())
+    """MaskGCT's Llama layers break on transformers 5.x (the main venv's), hence its own env; its Amphion is the
+    commit FACodec's entry unpacks, so both run one Amphion."""
+    assert MASKGCT.upstream.startswith("open-mmlab/Amphion@")
+    assert MASKGCT.upstream == registry.get("FACodec_encodec-decoder-v2_16k").upstream
     env = yaml.safe_load((REPO / "envs/maskgct.yaml").read_text())
     pip = next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
     assert "transformers==4.41.2" in pip and "torch==2.13.0" in pip
@@ -79,6 +79,23 @@ def test_an_unpinned_checkpoint_is_refused_when_the_registry_is_read(tmp_path, b
     text["MaskGCT"]["weights"]["t2s_model"] = {key: value for key, value in spec.items() if value is not None}
     (tmp_path / "maskgct.yaml").write_text(yaml.safe_dump(text))
     with pytest.raises(ValueError, match=re.escape(problem)):
+        generator_registry.generators(tmp_path)
+
+
+@pytest.mark.parametrize("value", ["open-mmlab/Amphion@d3de90f", "open-mmlab/Amphion", "Amphion@main"])
+def test_an_upstream_that_is_not_a_full_commit_is_refused(tmp_path, value):
+    text = yaml.safe_load((RESOURCES / "generators" / "maskgct.yaml").read_text())
+    text["MaskGCT"]["upstream"] = value
+    (tmp_path / "maskgct.yaml").write_text(yaml.safe_dump(text))
+    with pytest.raises(ValueError, match=r"MaskGCT: `upstream` "):
+        generator_registry.generators(tmp_path)
+
+
+def test_generators_of_one_env_must_name_one_upstream(tmp_path):
+    text = yaml.safe_load((RESOURCES / "generators" / "maskgct.yaml").read_text())
+    text["MaskGCT2"] = {**text["MaskGCT"], "upstream": f"open-mmlab/Amphion@{'0' * 40}"}
+    (tmp_path / "maskgct.yaml").write_text(yaml.safe_dump(text))
+    with pytest.raises(ValueError, match=r"share envs/maskgct\.yaml but name different `upstream`"):
         generator_registry.generators(tmp_path)
 
 

@@ -2,15 +2,15 @@
 """`make test-codecs`: each codec family's tests inside the env its rules run in, built from `envs/<family>.yaml`.
 
 For every env file the registry names, in turn: build it as `snakemake --use-conda` would, through the stand-in
-conda of this folder (`conda env create`, then `envs/<family>.post-deploy.sh` in the activated env), with
-$CODECFAKE_UPSTREAM_MIRROR (default ../shared/upstream beside the repository, where it exists) so GitHub-only
-sources come from the local mirror; then run, with that env's interpreter, the codec contract tests for each of the
-family's configurations (the contract, then its input-dependence margins) and the family's parity tests
-(tests/parity/test_<family>.py); for a CoSG generator's env (codecfake/resources/generators/), the generator's
-contract and input-dependence tests (GENERATOR_TESTS) and its parity tests (tests/parity/test_<env stem>.py). The
-venvs are cached by the harness (keyed by the env file's hash; $CODECFAKE_TEST_ENVS, default
-~/.cache/codecfake-test-envs); pytest is added to each one (it is not a codec dependency, so it is not in the env
-file).
+conda of this folder (`conda env create`, then `envs/<family>.post-deploy.sh` in the activated env, written first
+from the registry as the Snakefile writes it), with $CODECFAKE_UPSTREAM_MIRROR (default ../shared/upstream beside
+the repository, where it exists) so GitHub-only sources come from the local mirror; then run, with that env's
+interpreter, the codec contract tests for each of the family's configurations (the contract, then its
+input-dependence margins) and the family's parity tests (tests/parity/test_<family>.py); for a CoSG generator's env
+(codecfake/resources/generators/), the generator's contract and input-dependence tests (GENERATOR_TESTS) and its
+parity tests (tests/parity/test_<env stem>.py). The venvs are cached by the harness (keyed by the env file's hash;
+$CODECFAKE_TEST_ENVS, default ~/.cache/codecfake-test-envs); pytest is added to each one (it is not a codec
+dependency, so it is not in the env file).
 
 An env file listed in UNBUILDABLE is not built: the line names the package and why. Its configurations are not
 exercised. Each family's line gives its test process's peak resident memory: over MEMORY_BUDGET_GB is a failure
@@ -41,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 sys.path.insert(0, str(REPO))
 
-from codecfake import generator_registry, registry  # noqa: E402  (after the sys.path line: run as a script)
+from codecfake import generator_registry, post_deploy_scripts, registry  # noqa: E402  (after the sys.path line: run as a script)
 
 #: Env files whose dependencies cannot be installed on the machines this runs on: package and reason.
 UNBUILDABLE = {
@@ -106,7 +106,8 @@ def build(env_file: str, environ: dict) -> Path:
     prefix = cache_root() / "prefixes" / f"{Path(env_file).stem}-{digest}"
     subprocess.run([sys.executable, str(HERE / "conda"), "env", "create", "--file", str(REPO / env_file),
                     "--prefix", str(prefix)], check=True, env=environ, stdout=sys.stderr)
-    post_deploy = REPO / env_file.replace(".yaml", ".post-deploy.sh")
+    post_deploy = post_deploy_scripts.script_path(REPO / env_file)
+    post_deploy_scripts.write_scripts(REPO)  # as the Snakefile does when it is parsed
     if post_deploy.exists():
         subprocess.run(["bash", "-c", f'source "{HERE}/bin/activate" "$1" && bash "$2"', "_", str(prefix),
                         str(post_deploy)], check=True, env=environ, cwd=REPO, stdout=sys.stderr)
