@@ -1,7 +1,7 @@
 """AudioDec (Wu et al. 2023, streaming causal codec + HiFi-GAN vocoder) through the authors' `AudioDec` class.
 
 AudioDec is GitHub-only and has no setup.py: its env puts the pinned commit on the import path
-(envs/audiodec.post-deploy.sh). Follows the authors' demoFile.py: `assign_model(settings.model)` names the encoder and
+(the entry's `upstream:`). Follows the authors' demoFile.py: `assign_model(settings.model)` names the encoder and
 vocoder checkpoints under `exp/`, `AudioDec(...).load_transmitter(enc)` / `.load_receiver(enc, dec)` build them from
 the `config.yml` beside each checkpoint (the vocoder reads its statistics from `stats/` relative to the working
 directory), then `idx = tx_encoder.quantize(tx_encoder.encode(x[1, 1, T]))`, `y = decoder.decode(rx_encoder.lookup(

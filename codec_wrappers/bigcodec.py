@@ -1,7 +1,7 @@
 """BigCodec (Xin et al. 2024, single-codebook low-bitrate speech codec) through the authors' `vq` modules.
 
 BigCodec is GitHub-only and has no setup.py: its env puts the pinned commit on the import path
-(envs/bigcodec.post-deploy.sh). Follows the authors' inference.py: `CodecEncoder()` / `CodecDecoder()` loaded from
+(the entry's `upstream:`). Follows the authors' inference.py: `CodecEncoder()` / `CodecDecoder()` loaded from
 bigcodec.pt's `CodecEnc` / `generator` entries, the waveform right-padded by `200 - T % 200` samples (a whole extra
 hop when T is already a multiple), `vq_emb = encoder(wav[B, 1, T])`, `vq_post_emb, codes, _ = decoder(vq_emb,
 vq=True)`, `decoder(vq_post_emb, vq=False)`; the output is cut back to the input's length.

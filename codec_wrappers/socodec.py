@@ -1,7 +1,7 @@
 """SoCodec (Guo et al. 2024, semantic-ordered multi-stream codec) through the authors' task API.
 
 SoCodec is GitHub-only and has no setup.py: its env puts the pinned commit on the import path
-(envs/socodec.post-deploy.sh). Follows the authors' example.py: `build_task(Config(config).task, 'eval')` with the
+(the entry's `upstream:`). Follows the authors' example.py: `build_task(Config(config).task, 'eval')` with the
 `NeuralCodec` task, the analyzer (StagedVQVAE, checkpoint loaded non-strictly: it holds no HuBERT weights) and the
 BigVGAN mel vocoder; analysis `task({'wav', 'wav_length'}, mode='speech_tokenization')` gives 4 token streams and a
 speaker embedding, synthesis `task({'token', 'token_length', 'spk'}, mode='speech_reconstruction')['wav']`.

@@ -1,7 +1,7 @@
 """SQ-Codec (Yang et al. 2024, scalar-quantized latent; SimpleSpeech's codec) through the authors' `ScalarAE`.
 
 SimpleSpeech is GitHub-only and has no setup.py: its env puts the pinned commit on the import path
-(envs/sqcodec.post-deploy.sh). Loads the model as SimpleSpeech's configs do, `ldm.models.scalar16k.ScalarAE(
+(the entry's `upstream:`). Loads the model as SimpleSpeech's configs do, `ldm.models.scalar16k.ScalarAE(
 scalar_config=<config.yaml>, resume_path=<ckpt>)` from the released 16k_50dim_9.zip, and resynthesizes with its
 `decode(encode(x[B, 1, T]))`: `encode` gives the tanh latent, `decode` rounds it to steps of 1/9 (19 levels per
 dimension) and decodes. The output is cut back to the input's length. The decoder's first convolution looks ahead,

@@ -1,7 +1,7 @@
 """TiCodec (Ren et al. 2024, time-invariant codes) through the authors' own inference class, `VQVAE`.
 
 TiCodec is GitHub-only and has no setup.py: its env puts the pinned commit on the import path
-(envs/ticodec.post-deploy.sh). Follows the authors' copy-synthesis script
+(the entry's `upstream:`). Follows the authors' copy-synthesis script
 (academicodec/models/ticodec/vqvae_copy_syn.py with vqvae_tester.py): `VQVAE(config, ckpt, with_encoder=True)`,
 weight norm removed from generator and encoder, `vq_codes, global_token = vqvae.encode(wav[B, T])` (frame codes of
 `residul_layer` codebooks plus 8 codes per utterance), `vqvae(vq_codes, global_token)`. The per-utterance codes

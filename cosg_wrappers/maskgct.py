@@ -7,7 +7,7 @@ decoder at 24 kHz, given the acoustic codes of the prompt at 24 kHz. Only readin
 Amphion's: the prompt arrives as a 16 kHz array and is resampled to 24 kHz as `librosa.load(path, sr=24000)` does.
 tests/parity/test_maskgct.py checks this against `maskgct_inference` itself.
 
-Amphion is not a package: the env puts its pinned commit on the path (envs/maskgct.post-deploy.sh), and its MaskGCT
+Amphion is not a package: the env puts its pinned commit (the entry's `upstream:`) on the path, and its MaskGCT
 code opens resource files relative to the Amphion root at import and build time, so both run from there. Its G2P
 imports the Mandarin and Japanese front ends (and `LangSegment`) at import: the Mandarin one opens a lexicon and an
 ONNX model that the Amphion tree does not ship, the Japanese one needs pyopenjtalk, and PyPI's LangSegment does not
