@@ -2,9 +2,6 @@
 # one generation job per (set, split, shard) in the generator's env -> per-split CoSG protocol, manifest and
 # rejects -> provenance card, UTMOS. The generated sets are also CM data sets (codecfake/cosg/plan.py).
 
-from codecfake.cosg.plan import protocol_path
-
-
 rule cosg_prompts:
     input:
         lambda w: (cosg_plan.e2_inputs() if w.cosg_source == "E2" else getattr(rules.split_speakers.output, w.split)),
@@ -83,7 +80,7 @@ rule cosg_protocol:
         tables=cosg_plan.shard_outputs(rules.cosg_generate, "table"),
         rejects=cosg_plan.shard_outputs(rules.cosg_generate, "rejects"),
     output:
-        protocol=protocol_path(R, "{cosg_set}", "{split}"),
+        protocol=f"{R}/protocols/{{cosg_set}}_{{split}}.txt",
         manifest=f"{R}/manifests/cosg/{{cosg_set}}_{{split}}.tsv",
         rejects=f"{R}/manifests/cosg/{{cosg_set}}_{{split}}.rejects.tsv",
     log:

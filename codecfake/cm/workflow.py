@@ -73,8 +73,16 @@ class CMPlan(StagePlan):
     def spec_json(self, name: str) -> str:
         return json.dumps(self.spec(name), sort_keys=True)
 
+    def dataset_spec(self, name: str) -> dict:
+        """A data set's spec as jobs read it; a set this run generates (CoSG) reads rule cosg_protocol's output."""
+        spec = dict(self.datasets[name])
+        generated = spec.pop("generated", None)
+        if generated:
+            spec["protocol"] = output_path(self.rules.cosg_protocol, "protocol", **generated)
+        return spec
+
     def _dataset(self, name: str) -> dict:
-        return {"name": name, **self.datasets[name]}
+        return {"name": name, **self.dataset_spec(name)}
 
     def external_inputs(self, name: str) -> list[str]:
         selection = self.cms[name]["train_set"]
@@ -107,7 +115,7 @@ class CMPlan(StagePlan):
         if name in BUILTIN_SETS:
             return {"format": "cors", "manifest": output_path(self.rules.cors_protocol, "manifest",
                                                               split=BUILTIN_SETS[name])}
-        return self.datasets[name]
+        return self.dataset_spec(name)
 
     def eval_set_format(self, name: str) -> str:
         return "cors" if name in BUILTIN_SETS else self.datasets[name]["format"]
@@ -117,7 +125,7 @@ class CMPlan(StagePlan):
 
     def _dataset_inputs(self, name: str) -> list[str]:
         """A set with a download url and no local copy waits for its fetch rule; otherwise for its protocol."""
-        spec = self.datasets[name]
+        spec = self.dataset_spec(name)
         if spec.get("url") and not Path(spec["root"]).is_dir():
             return [output_path(self.rules.fetch_dataset, 0, dataset=name)]
         if spec["format"] == "codecfake":
@@ -172,7 +180,7 @@ class CMPlan(StagePlan):
 
     def fetch_args(self, dataset: str) -> list[str]:
         """The data-set fetch arguments, one list item per argument (the rule quotes each with `:q`)."""
-        spec = self.datasets[dataset]
+        spec = self.dataset_spec(dataset)
         sha = ["--sha256", spec["sha256"]] if spec.get("sha256") else []
         return ["--url", spec.get("url") or "", *sha, "--dest", spec["root"]]
 

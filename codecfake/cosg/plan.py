@@ -26,11 +26,6 @@ def set_root(results: str | Path, cosg_set: str) -> Path:
     return Path(results) / "audio" / "cosg" / cosg_set
 
 
-def protocol_path(results: str, cosg_set: str, split: str) -> str:
-    """A set's protocol, beside CoRS_<split>.txt (the rule's output pattern with wildcards, a file without)."""
-    return f"{results}/protocols/{cosg_set}_{split}.txt"
-
-
 def _sets(settings: dict) -> dict[str, tuple[str, str, tuple[str, ...]]]:
     """set name -> (generator, prompt source, splits)."""
     sets = {}
@@ -42,14 +37,15 @@ def _sets(settings: dict) -> dict[str, tuple[str, str, tuple[str, ...]]]:
 
 
 def generated_datasets(config: dict, results: str) -> dict[str, dict]:
-    """The generated sets as CM data sets (codecfake.cm.workflow): name -> {format: cosg, root, protocol}."""
+    """The generated sets as CM data sets (codecfake.cm.workflow): name -> {format: cosg, root, and the (cosg_set,
+    split) whose protocol it reads: rule cosg_protocol's output, filled in by the CM plan}."""
     datasets = {}
     settings = config["cosg"]
     for cosg_set, (_, source, splits) in _sets(settings).items():
         for split in splits:
             name = cosg_set if source == E2 else f"{cosg_set}_{split}"
             datasets[name] = {"format": "cosg", "root": str(set_root(results, cosg_set)),
-                              "protocol": protocol_path(results, cosg_set, split)}
+                              "generated": {"cosg_set": cosg_set, "split": split}}
     return datasets
 
 
