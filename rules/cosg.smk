@@ -2,6 +2,7 @@
 # one generation job per (set, split, shard) in the generator's env -> per-split CoSG protocol, manifest and
 # rejects -> provenance card, UTMOS. The generated sets are also CM data sets (codecfake/cosg/plan.py).
 
+
 rule cosg_prompts:
     input:
         lambda w: (cosg_plan.e2_inputs() if w.cosg_source == "E2" else getattr(rules.split_speakers.output, w.split)),
