@@ -10,27 +10,32 @@ min_version("9.0")
 sys.path.insert(0, workflow.basedir)
 
 from codecfake import results_lock, stale_lock
-from codecfake.workflow import Plan, expose_workflow_dir, parent_of
+from codecfake.workflow import Plan, expose_workflow_dir, parent_of, wildcard_constraints
 from codecfake.post_deploy_scripts import write_scripts
 from codecfake.cm.workflow import CMPlan
+from codecfake.codecfake_plan import CodecfakePlan
 from codecfake.cosg.plan import CosgPlan
+from codecfake.export_plan import ExportPlan
 from codecfake.quality.plan import QualityPlan
 from codecfake.trace.workflow import TracePlan
-from codecfake.export import corpus_args, outputs as export_outputs
 
 
 configfile: "config.yaml"
 
 
 validate(config, "config.schema.yaml")
-plan = Plan(config, workflow.basedir)
+# The run (corpus -> shards -> 16 kHz -> CoRS protocols) and its stages, one shape each (codecfake.workflow.StagePlan):
+# built from the run's plan, read by their rules file, asked by `rule all` for targets (none where the config leaves
+# the stage off). R is results_dir, the root of every output path in rules/.
+plan = Plan(config, workflow.basedir, rules)
 R = plan.results
-cmplan = CMPlan(config, R, rules)  # countermeasures (rules/cm.smk); no targets unless `cm:` is configured
-cosg = CosgPlan(config, plan)  # CoSG generation (rules/cosg.smk); no targets unless `cosg.generators` is set
-quality = QualityPlan(config, plan, rules)  # quality, artifacts, statistics, provenance (rules/quality.smk)
-tplan = TracePlan(config, R, rules)  # source tracing (rules/trace.smk); no targets unless `trace.tracers` is set
-export_files, export_dirs = export_outputs(config["export"]["formats"], R)  # rules/export.smk; none unless set
-
+cm_plan = CMPlan(plan)  # rules/cm.smk
+cosg_plan = CosgPlan(plan)  # rules/cosg.smk
+quality_plan = QualityPlan(plan)  # rules/quality.smk
+trace_plan = TracePlan(plan)  # rules/trace.smk
+export_plan = ExportPlan(plan)  # rules/export.smk
+codecfake_plan = CodecfakePlan(plan)  # rules/codecfake.smk
+plans = [plan, cm_plan, cosg_plan, quality_plan, trace_plan, export_plan, codecfake_plan]
 
 # A lock left by a run killed outright (kill -9, OOM, power loss) is removed when its owner is provably gone, so
 # the rerun needs no --unlock (codecfake/stale_lock.py); the profile's rerun-incomplete redoes its unfinished jobs.
@@ -71,7 +76,7 @@ shell.prefix(f"export PYTHONPATH={shlex.quote(workflow.basedir)}${{{{PYTHONPATH:
 
 
 wildcard_constraints:
-    **plan.wildcard_constraints(),
+    **wildcard_constraints(plans),
 
 
 include: "rules/corpus.smk"
@@ -91,12 +96,4 @@ include: "rules/codecfake.smk"
 rule all:
     default_target: True
     input:
-        expand(rules.cors_protocol.output.protocol, split=plan.splits),
-        expand(rules.cors_protocol.output.manifest, split=plan.splits),
-        cmplan.targets(),
-        quality.targets(),
-        tplan.targets(),
-        cosg.targets(rules, quality.settings["enabled"] and quality.utmos["enabled"]),
-        export_files,
-        export_dirs,
-        codecfake_targets,
+        [stage.targets() for stage in plans],

@@ -135,31 +135,6 @@ def write_parquet(table: pd.DataFrame, root: Path, rows_per_shard: int) -> list[
     return written
 
 
-def corpus_args(config: dict) -> list[str]:
-    """The rule's `--corpus` option for the card: export.corpus, else what the config reads (a synthetic demo
-    corpus, a user manifest's unknown one, VCTK); none in a run over several corpora, whose manifests name each
-    row's corpus."""
-    demo = config["demo_corpus"]["speakers"] or any(c["demo_speakers"] for c in config["corpora"])
-    if config["export"]["corpus"] or demo:
-        return ["--corpus", config["export"]["corpus"] or "demo"]
-    if config["corpora"]:
-        return []
-    return ["--corpus", "unknown" if config["corpus"]["manifest"] else "vctk"]
-
-
-def outputs(formats, results: str) -> tuple[list[str], list[str]]:
-    """(files, folders) the export rule writes under results for these formats, the card (README.md) first: the
-    rule finds results_dir as its folder. Nothing without formats."""
-    if not formats:
-        return [], []
-    files = [f"{results}/README.md"]
-    if "audiofolder" in formats:
-        files.append(f"{results}/metadata.csv")
-    if "kaldi" in formats:
-        files += [f"{results}/kaldi/{split}/{name}" for split in SPLITS for name in KALDI_LISTS]
-    return files, [f"{results}/data"] if "parquet" in formats else []
-
-
 def export(results_dir: str | os.PathLike, formats=DEFAULT_FORMATS, corpus: str | None = None,
            rows_per_shard: int = ROWS_PER_SHARD) -> dict[str, list[Path]]:
     """Write the requested formats and the dataset card; returns the files written per format. corpus: the

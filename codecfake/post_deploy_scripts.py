@@ -10,15 +10,14 @@ the codec-env harness before it builds an env, so a codec stays three files: wra
 """
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from codecfake import generator_registry, registry
 from codecfake.errors import UserError
+from codecfake.tables import write_text_atomic
 
 #: The second line of every script written here: what marks a script as this module's to rewrite or remove.
 WRITTEN_BY = "# Written by codecfake/post_deploy_scripts.py when the workflow is parsed, from"
@@ -100,7 +99,7 @@ def write_scripts(basedir: str | Path) -> list[Path]:
             if text is None:
                 script.unlink()
             else:
-                _replace(script, text)
+                write_text_atomic(text, script)
         except OSError as err:
             raise UserError(f"{script} must be {'removed' if text is None else 'written'} (post-deploy scripts are "
                             f"written from the registry when the workflow is parsed) but {envs} is not writable "
@@ -114,14 +113,3 @@ def written_here(text: str | None) -> bool:
     """Whether a script's text was written by this module (so it may rewrite or remove it)."""
     return text is not None and text.split("\n")[1:2] == [WRITTEN_BY]
 
-
-def _replace(path: Path, text: str) -> None:
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as out:
-            out.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -18,6 +18,7 @@ from codecfake import registry
 from codecfake.corpus_plan import CorpusPlan
 from codecfake.errors import UserError
 from codecfake.registry import BONAFIDE
+from codecfake.rule_outputs import output_path
 from codecfake.shard import shard_name
 from codecfake.split import SPLITS
 
@@ -38,11 +39,15 @@ def results_folder(value: str) -> str:
 
 
 class Plan:
+    """The run itself (corpus -> shards -> 16 kHz -> CoRS protocols) and what every stage plan starts from: the
+    validated config, the workflow folder and the workflow's rules (Snakemake's `rules`, read when a path is
+    asked for, so each output path is written once, in the rule that makes it)."""
     splits = SPLITS
 
-    def __init__(self, config: dict, basedir: str | Path):
+    def __init__(self, config: dict, basedir: str | Path, rules=None):
         self.config = config
         self.basedir = Path(basedir)
+        self.rules = rules
         self.results = results_folder(config["results_dir"])
         self.codecs = list(config["codecs"])
         known = registry.codecs()
@@ -61,17 +66,21 @@ class Plan:
         count = self.config["shards"][split]
         return [shard_name(index, count) for index in range(count)]
 
-    def shard_outputs(self, rules, key: str):
+    def shard_outputs(self, key: str):
         """An input function: output `key` (table, rejects) of every shard job of the subset and split, by the
         pattern of the rule that writes it (rules.bonafide_16k, rules.resynthesize): the path lives there only."""
 
         def files(wildcards) -> list[str]:
-            producer = rules.bonafide_16k if wildcards.subset == BONAFIDE else rules.resynthesize
+            producer = self.rules.bonafide_16k if wildcards.subset == BONAFIDE else self.rules.resynthesize
             pattern = str(getattr(producer.output, key))
             return [pattern.format(codec=wildcards.subset, split=wildcards.split, shard=shard)
                     for shard in self.shards(wildcards.split)]
 
-        return files
+        return job_function(files)
+
+    def split_manifest(self):
+        """An input function: the job's split manifest, the split_speakers output of its `split` wildcard."""
+        return job_function(lambda wildcards: getattr(self.rules.split_speakers.output, wildcards.split))
 
     @property
     def subsets(self) -> list[str]:
@@ -79,11 +88,15 @@ class Plan:
         return [BONAFIDE, *self.codecs]
 
     def subset_pattern(self) -> str:
-        return "|".join(re.escape(s) for s in self.subsets)
+        return alternatives(self.subsets)
 
     def wildcard_constraints(self) -> dict[str, str]:
-        return {"codec": "|".join(re.escape(c) for c in self.codecs) or "(?!)",
-                "split": "|".join(SPLITS), "shard": r"\d+of\d+"}
+        return {"codec": alternatives(self.codecs), "split": alternatives(SPLITS), "shard": r"\d+of\d+"}
+
+    def targets(self) -> list[str]:
+        """The CoRS protocols and manifests of every split: what a run always makes."""
+        protocol = self.rules.cors_protocol
+        return [output_path(protocol, key, split=split) for key in ("protocol", "manifest") for split in SPLITS]
 
     # -- codecs -------------------------------------------------------------------------------------------
     def by_codec(self, method):
@@ -109,6 +122,41 @@ class Plan:
 
     def resynth_gpus(self) -> int:
         return 1 if self.config["device"] == "cuda" else 0
+
+
+class StagePlan:
+    """One optional part of the workflow (CMs, CoSG generation, quality, tracing, export, the Codecfake layout) as
+    the Snakefile sees it. Every stage has this one shape: built from the run's Plan, read by its rules file for
+    inputs, params and resources, asked by `rule all` for its targets (outputs of its rules, none where the config
+    leaves the stage off) and by the Snakefile for its wildcard constraints."""
+
+    def __init__(self, plan: Plan):
+        self.plan = plan
+        self.config = plan.config
+        self.results = plan.results
+        self.rules = plan.rules
+
+    def targets(self) -> list[str]:
+        raise NotImplementedError
+
+    def wildcard_constraints(self) -> dict[str, str]:
+        return {}
+
+
+def wildcard_constraints(plans) -> dict[str, str]:
+    """The constraints of every plan (the run's and its stages'), one dict for the Snakefile's global
+    `wildcard_constraints`; a wildcard two stages constrain differently is a programming error, said at parse."""
+    merged: dict[str, str] = {}
+    for plan in plans:
+        for name, pattern in plan.wildcard_constraints().items():
+            if merged.setdefault(name, pattern) != pattern:
+                raise ValueError(f"wildcard {name!r} constrained twice: {merged[name]!r} and {pattern!r}")
+    return merged
+
+
+def alternatives(names) -> str:
+    """A wildcard pattern matching exactly these names (nothing, for none)."""
+    return "|".join(re.escape(name) for name in names) or "(?!)"
 
 
 def parent_of(kind: str, key: str | int, levels: int = 1, default: str | None = None):

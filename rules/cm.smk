@@ -2,15 +2,11 @@
 # -> EER with CIs -> report (eer.tsv, confusion.tsv, taxonomy_level.tsv, heatmap). Runs only when `cm:` is set.
 
 
-wildcard_constraints:
-    **cmplan.wildcard_constraints(),
-
-
 rule cm_select:
     input:
         train=expand(rules.cors_protocol.output.manifest, split="train"),
         dev=expand(rules.cors_protocol.output.manifest, split="dev"),
-        external=lambda w: cmplan.external_inputs(w.cm),
+        external=lambda w: cm_plan.external_inputs(w.cm),
     output:
         spec=f"{R}/cm/{{cm}}/spec.json",
         train=f"{R}/cm/{{cm}}/train.tsv",
@@ -22,7 +18,7 @@ rule cm_select:
     conda:
         "../envs/cm.yaml"
     params:
-        spec=lambda w: cmplan.spec_json(w.cm),
+        spec=lambda w: cm_plan.spec_json(w.cm),
         results=parent_of("input", "train", levels=2),
         out_dir=parent_of("output", "spec"),
     shell:
@@ -35,7 +31,7 @@ rule cm_train:
         spec=rules.cm_select.output.spec,
         train=rules.cm_select.output.train,
         dev=rules.cm_select.output.dev,
-        ssl=lambda w: cmplan.ssl_inputs(w.cm),
+        ssl=lambda w: cm_plan.ssl_inputs(w.cm),
     output:
         model=f"{R}/cm/{{cm}}/model.pt",
         log_table=f"{R}/cm/{{cm}}/train_log.tsv",
@@ -43,14 +39,14 @@ rule cm_train:
         f"{R}/logs/cm/train/{{cm}}.log",
     conda:
         "../envs/cm.yaml"
-    threads: cmplan.resource("threads")
+    threads: cm_plan.resource("threads")
     resources:
-        gpu=cmplan.gpus(),
-        mem_mb=cmplan.resource("mem_mb"),
-        runtime=cmplan.resource("train_runtime"),
+        gpu=cm_plan.gpus(),
+        mem_mb=cm_plan.resource("mem_mb"),
+        runtime=cm_plan.resource("train_runtime"),
     params:
         out_dir=parent_of("output", "model"),
-        device=cmplan.device,
+        device=cm_plan.device,
         cache=parent_of("input", "ssl", default=f"{config['weights_dir']}/ssl"),
     shell:
         "python -m codecfake step cm-train --spec {input.spec:q} --train {input.train:q} --dev {input.dev:q}"
@@ -60,7 +56,7 @@ rule cm_train:
 
 rule cm_eval_set:
     input:
-        lambda w: cmplan.eval_set_inputs(w.eval_set),
+        lambda w: cm_plan.eval_set_inputs(w.eval_set),
     output:
         f"{R}/eval/sets/{{eval_set}}.tsv",
     log:
@@ -68,7 +64,7 @@ rule cm_eval_set:
     conda:
         "../envs/cm.yaml"
     params:
-        spec=lambda w: cmplan.eval_set_json(w.eval_set),
+        spec=lambda w: cm_plan.eval_set_json(w.eval_set),
         results=parent_of("output", 0, levels=3),
     shell:
         "python -m codecfake step cm-eval-set --name {wildcards.eval_set:q} --spec {params.spec:q}"
@@ -85,13 +81,13 @@ rule cm_score:
         f"{R}/logs/cm/score/{{cm}}/{{eval_set}}.log",
     conda:
         "../envs/cm.yaml"
-    threads: cmplan.resource("threads")
+    threads: cm_plan.resource("threads")
     resources:
-        gpu=cmplan.gpus(),
-        mem_mb=cmplan.resource("mem_mb"),
-        runtime=cmplan.resource("score_runtime"),
+        gpu=cm_plan.gpus(),
+        mem_mb=cm_plan.resource("mem_mb"),
+        runtime=cm_plan.resource("score_runtime"),
     params:
-        device=cmplan.device,
+        device=cm_plan.device,
     shell:
         "python -m codecfake step cm-score --model {input.model:q} --trials {input.trials:q} --out {output:q}"
         " --device {params.device:q} --threads {threads} 2> {log:q}"
@@ -108,8 +104,8 @@ rule cm_evaluate:
     conda:
         "../envs/cm.yaml"
     params:
-        condition=lambda w: cmplan.ci_condition(w.eval_set),
-        ci=cmplan.ci,
+        condition=lambda w: cm_plan.ci_condition(w.eval_set),
+        ci=cm_plan.ci,
     shell:
         "python -m codecfake step cm-evaluate --scores {input:q} --cm {wildcards.cm:q} --eval-set {wildcards.eval_set:q}"
         " --condition {params.condition:q} --bootstraps {params.ci[bootstraps]:q} --alpha {params.ci[alpha]:q}"
@@ -118,13 +114,11 @@ rule cm_evaluate:
 
 rule cm_tables:
     input:
-        eer=expand(rules.cm_evaluate.output.eer, cm=cmplan.names, eval_set=cmplan.eval_sets),
-        confusion=expand(rules.cm_evaluate.output.confusion, cm=cmplan.names, eval_set=cmplan.eval_sets),
+        eer=expand(rules.cm_evaluate.output.eer, cm=cm_plan.names, eval_set=cm_plan.eval_sets),
+        confusion=expand(rules.cm_evaluate.output.confusion, cm=cm_plan.names, eval_set=cm_plan.eval_sets),
     output:
-        eer=report(cmplan.path("eval/eer.tsv"), caption="../report/cm_eer.rst", category="Countermeasures"),
-        confusion=report(
-            cmplan.path("eval/confusion.tsv"), caption="../report/cm_confusion.rst", category="Countermeasures"
-        ),
+        eer=report(f"{R}/eval/eer.tsv", caption="../report/cm_eer.rst", category="Countermeasures"),
+        confusion=report(f"{R}/eval/confusion.tsv", caption="../report/cm_confusion.rst", category="Countermeasures"),
     log:
         f"{R}/logs/cm/tables.log",
     conda:
@@ -137,23 +131,21 @@ rule cm_tables:
 rule cm_report:
     input:
         eer=expand(rules.cm_tables.output.eer),
-        scores=expand(rules.cm_score.output[0], cm=cmplan.names, eval_set=cmplan.eval_sets),
-        train_sets=expand(rules.cm_select.output.train, cm=cmplan.names),
-        quality=cmplan.quality_inputs(),
+        scores=expand(rules.cm_score.output[0], cm=cm_plan.names, eval_set=cm_plan.eval_sets),
+        train_sets=expand(rules.cm_select.output.train, cm=cm_plan.names),
+        quality=cm_plan.quality_inputs(),
     output:
-        taxonomy=report(
-            cmplan.path("eval/taxonomy_level.tsv"), caption="../report/cm_taxonomy.rst", category="Countermeasures"
-        ),
+        taxonomy=report(f"{R}/eval/taxonomy_level.tsv", caption="../report/cm_taxonomy.rst", category="Countermeasures"),
         heatmap=report(
-            cmplan.path("eval/heatmap_codec_level.png"), caption="../report/cm_heatmap.rst", category="Countermeasures"
+            f"{R}/eval/heatmap_codec_level.png", caption="../report/cm_heatmap.rst", category="Countermeasures"
         ),
     log:
         f"{R}/logs/cm/report.log",
     conda:
         "../envs/cm.yaml"
     params:
-        taxonomy_sets=cmplan.taxonomy_sets(),
-        quality=cmplan.quality_args(),
+        taxonomy_sets=cm_plan.taxonomy_sets(),
+        quality=cm_plan.quality_args(),
     shell:
         "python -m codecfake step cm-report --eer {input.eer:q} --scores {input.scores:q}"
         " --train-sets {input.train_sets:q} --taxonomy-sets {params.taxonomy_sets:q} {params.quality:q}"
@@ -185,7 +177,7 @@ rule fetch_dataset:
     conda:
         "../envs/cm.yaml"
     params:
-        args=lambda w: cmplan.fetch_args(w.dataset),
+        args=lambda w: cm_plan.fetch_args(w.dataset),
     shell:
         "python -m codecfake fetch dataset {params.args:q} 2> {log:q}"
 
@@ -196,7 +188,7 @@ rule cm_train_eval_heatmap:
         rules.cm_tables.output.eer,
     output:
         report(
-            cmplan.path("eval/heatmap_train_eval.png"),
+            f"{R}/eval/heatmap_train_eval.png",
             caption="../report/cm_heatmap_train_eval.rst",
             category="Countermeasures",
         ),

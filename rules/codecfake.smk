@@ -25,10 +25,10 @@ rule codecfake_layout:
 rule codecfake_table:
     input:
         eer=rules.cm_tables.output.eer,
-        scores=expand(rules.cm_score.output[0], cm=cmplan.names, eval_set=cmplan.codecfake_sets()),
+        scores=expand(rules.cm_score.output[0], cm=cm_plan.names, eval_set=cm_plan.codecfake_sets()),
     output:
         report(
-            cmplan.path("eval/codecfake_conditions.tsv"),
+            f"{R}/eval/codecfake_conditions.tsv",
             caption="../report/codecfake_conditions.rst",
             category="Countermeasures",
         ),
@@ -39,10 +39,3 @@ rule codecfake_table:
     shell:
         "python -m codecfake step codecfake-table --eer {input.eer:q} --scores {input.scores:q} --out {output:q}"
         " 2> {log:q}"
-
-
-# What `rule all` adds: the layout where it is written, the table where a CM is scored on a Codecfake layout.
-codecfake_targets = [
-    *(rules.codecfake_layout.output if config["codecfake_layout"]["write"] else []),
-    *(rules.codecfake_table.output if cmplan.codecfake_sets() else []),
-]

@@ -2,16 +2,10 @@
 # one generation job per (set, split, shard) in the generator's env -> per-split CoSG protocol, manifest and
 # rejects -> provenance card, UTMOS. The generated sets are also CM data sets (codecfake/cosg/plan.py).
 
-from codecfake.cosg.plan import protocol_path
-
-
-wildcard_constraints:
-    **cosg.wildcard_constraints(),
-
 
 rule cosg_prompts:
     input:
-        lambda w: (cosg.e2_inputs() if w.cosg_source == "E2" else getattr(rules.split_speakers.output, w.split)),
+        lambda w: (cosg_plan.e2_inputs() if w.cosg_source == "E2" else getattr(rules.split_speakers.output, w.split)),
     output:
         f"{R}/cosg/prompts/{{cosg_source}}_{{split}}.tsv",
     log:
@@ -19,9 +13,9 @@ rule cosg_prompts:
     conda:
         "../envs/core.yaml"
     params:
-        source=lambda w, input: cosg.prompt_args(w.cosg_source, input[0]),
-        language=cosg.settings["language"],
-        max_prompts=cosg.settings["max_prompts"],
+        source=lambda w, input: cosg_plan.prompt_args(w.cosg_source, input[0]),
+        language=cosg_plan.settings["language"],
+        max_prompts=cosg_plan.settings["max_prompts"],
     shell:
         "python -m codecfake step cosg-prompts --split {wildcards.split:q} {params.source:q}"
         " --language {params.language:q} --max-prompts {params.max_prompts:q}"
@@ -46,10 +40,10 @@ rule fetch_generator_weights:
 
 rule cosg_generate:
     input:
-        prompts=lambda w: expand(rules.cosg_prompts.output[0], cosg_source=cosg.source(w.cosg_set), split=w.split),
+        prompts=lambda w: expand(rules.cosg_prompts.output[0], cosg_source=cosg_plan.source(w.cosg_set), split=w.split),
         weights=lambda w: (
-            expand(rules.fetch_generator_weights.output, generator=cosg.generator(w.cosg_set))
-            if cosg.pretrained
+            expand(rules.fetch_generator_weights.output, generator=cosg_plan.generator(w.cosg_set))
+            if cosg_plan.pretrained
             else []
         ),
     output:
@@ -58,22 +52,22 @@ rule cosg_generate:
     log:
         f"{R}/logs/cosg/generate/{{cosg_set}}/{{split}}/{{shard}}.log",
     conda:
-        lambda w: cosg.env(w.cosg_set)
+        lambda w: cosg_plan.env(w.cosg_set)
     threads: config["threads"]
     resources:
-        gpu=cosg.gpus(),
-        mem_mb=cosg.resource("mem_mb"),
-        runtime=cosg.resource("runtime"),
+        gpu=cosg_plan.gpus(),
+        mem_mb=cosg_plan.resource("mem_mb"),
+        runtime=cosg_plan.resource("runtime"),
     params:
-        generator=lambda w: cosg.generator(w.cosg_set),
-        system=lambda w: cosg.system(w.cosg_set),
+        generator=lambda w: cosg_plan.generator(w.cosg_set),
+        system=lambda w: cosg_plan.system(w.cosg_set),
         results=parent_of("output", "table", levels=5),
-        weights=cosg.settings["weights"],
+        weights=cosg_plan.settings["weights"],
         weights_dir=parent_of("input", "weights", levels=3, default=config["weights_dir"]),
         seed=config["seed"],
-        device=cosg.device,
-        batch_items=cosg.settings["batch_items"],
-        python=cosg.python,
+        device=cosg_plan.device,
+        batch_items=cosg_plan.settings["batch_items"],
+        python=cosg_plan.python,
     shell:
         "{params.python:q} -m codecfake step cosg-generate --prompts {input.prompts:q} --shard {wildcards.shard:q}"
         " --set {wildcards.cosg_set:q} --generator {params.generator:q} --system {params.system:q}"
@@ -84,10 +78,10 @@ rule cosg_generate:
 
 rule cosg_protocol:
     input:
-        tables=cosg.shard_outputs(rules.cosg_generate, "table"),
-        rejects=cosg.shard_outputs(rules.cosg_generate, "rejects"),
+        tables=cosg_plan.shard_outputs(rules.cosg_generate, "table"),
+        rejects=cosg_plan.shard_outputs(rules.cosg_generate, "rejects"),
     output:
-        protocol=protocol_path(R, "{cosg_set}", "{split}"),
+        protocol=f"{R}/protocols/{{cosg_set}}_{{split}}.txt",
         manifest=f"{R}/manifests/cosg/{{cosg_set}}_{{split}}.tsv",
         rejects=f"{R}/manifests/cosg/{{cosg_set}}_{{split}}.rejects.tsv",
     log:
@@ -95,7 +89,7 @@ rule cosg_protocol:
     conda:
         "../envs/core.yaml"
     params:
-        system=lambda w: cosg.system(w.cosg_set),
+        system=lambda w: cosg_plan.system(w.cosg_set),
     shell:
         "python -m codecfake step cosg-protocol --system {params.system:q} --tables {input.tables:q}"
         " --rejects-tables {input.rejects:q} --protocol {output.protocol:q} --manifest {output.manifest:q}"
@@ -112,14 +106,14 @@ rule cosg_card:
     log:
         f"{R}/logs/cosg/provenance/{{cosg_set}}_{{split}}.log",
     conda:
-        lambda w: cosg.env(w.cosg_set)
+        lambda w: cosg_plan.env(w.cosg_set)
     params:
-        generator=lambda w: cosg.generator(w.cosg_set),
-        system=lambda w: cosg.system(w.cosg_set),
-        weights=cosg.settings["weights"],
-        env_file=lambda w: cosg.env(w.cosg_set),
-        config=cosg.provenance_config(),
-        python=cosg.python,
+        generator=lambda w: cosg_plan.generator(w.cosg_set),
+        system=lambda w: cosg_plan.system(w.cosg_set),
+        weights=cosg_plan.settings["weights"],
+        env_file=lambda w: cosg_plan.env(w.cosg_set),
+        config=cosg_plan.provenance_config(),
+        python=cosg_plan.python,
     shell:
         "{params.python:q} -m codecfake step cosg-card --set {wildcards.cosg_set:q} --split {wildcards.split:q}"
         " --system {params.system:q} --generator {params.generator:q} --weights {params.weights:q}"
@@ -131,7 +125,7 @@ rule cosg_card:
 rule cosg_utmos:
     input:
         manifest=rules.cosg_protocol.output.manifest,
-        checkpoint=quality.utmos_inputs(),
+        checkpoint=quality_plan.utmos_inputs(),
     output:
         f"{R}/quality/cosg/utmos/{{cosg_set}}_{{split}}.tsv",
     log:
@@ -140,14 +134,14 @@ rule cosg_utmos:
         "../envs/quality.yaml"
     threads: config["threads"]
     resources:
-        gpu=quality.utmos_gpus(),
+        gpu=quality_plan.utmos_gpus(),
         mem_mb=8000,
         runtime=600,
     params:
         results=parent_of("input", "manifest", levels=3),
-        model=quality.utmos_model_args(),
+        model=quality_plan.utmos_model_args(),
         device=config["device"],
-        batch=quality.utmos,
+        batch=quality_plan.utmos,
     shell:
         "python -m codecfake step cosg-utmos --manifest {input.manifest:q} --results-dir {params.results:q}"
         " {params.model:q} --device {params.device:q} --threads {threads}"
@@ -157,7 +151,10 @@ rule cosg_utmos:
 
 rule cosg_utmos_summary:
     input:
-        [str(rules.cosg_utmos.output[0]).format(cosg_set=cosg_set, split=split) for cosg_set, split in cosg.pairs()],
+        [
+            str(rules.cosg_utmos.output[0]).format(cosg_set=cosg_set, split=split)
+            for cosg_set, split in cosg_plan.pairs()
+        ],
     output:
         report(
             f"{R}/quality/cosg_utmos.tsv",

@@ -3,23 +3,32 @@
 # CodecFake+ tree. Only when `export.formats` is configured; `codecfake export <results_dir>` does it by hand.
 
 
-if export_files:
+from codecfake.export import KALDI_LISTS
+
+if export_plan.formats:
 
     rule export:
         input:
             expand(rules.cors_protocol.output.protocol, split=plan.splits),
             expand(rules.cors_protocol.output.manifest, split=plan.splits),
-            quality.cards() if quality.settings["enabled"] else [],
+            quality_plan.cards() if quality_plan.settings["enabled"] else [],
         output:
-            export_files + [directory(d) for d in export_dirs],
+            f"{R}/README.md",
+            *([f"{R}/metadata.csv"] if export_plan.writes("audiofolder") else []),
+            *(
+                expand(f"{R}/kaldi/{{split}}/{{kaldi_list}}", split=plan.splits, kaldi_list=KALDI_LISTS)
+                if export_plan.writes("kaldi")
+                else []
+            ),
+            *([directory(f"{R}/data")] if export_plan.writes("parquet") else []),
         log:
             f"{R}/logs/export.log",
         conda:
             "../envs/export.yaml"
         params:
-            results=parent_of("output", 0),  # the card, README.md at results_dir (first of export_outputs)
-            formats=config["export"]["formats"],
-            corpus=corpus_args(config),
+            results=parent_of("output", 0),  # the card, README.md at results_dir
+            formats=export_plan.formats,
+            corpus=export_plan.corpus_args(),
             rows=config["export"]["parquet_rows"],
         shell:
             "python -m codecfake export {params.results:q} --formats {params.formats:q} {params.corpus:q}"

@@ -4,6 +4,8 @@
 #   subset tables -> audio/{subset}/{split}/provenance.json -> provenance.tsv
 # One scoring job per (subset, split): the DAG grows with codecs x splits, never with utterances.
 
+from codecfake.quality.plan import TABLES
+
 
 rule quality_scores:
     input:
@@ -23,8 +25,8 @@ rule quality_scores:
         runtime=600,
     params:
         results=parent_of("input", "bonafide", levels=3),
-        metrics=quality.settings["metrics"],
-        batch=quality.settings["dnsmos_batch"],
+        metrics=quality_plan.settings["metrics"],
+        batch=quality_plan.settings["dnsmos_batch"],
     shell:
         "python -m codecfake step quality-scores --subset {wildcards.subset:q} --results-dir {params.results:q}"
         " --bonafide-tables {input.bonafide:q} --codec-tables {input.codec:q} --metrics {params.metrics:q}"
@@ -33,14 +35,14 @@ rule quality_scores:
 
 rule fetch_utmos_weights:
     output:
-        quality.utmos_checkpoint(),
+        quality_plan.utmos_checkpoint(),
     log:
         f"{config['weights_dir']}/logs/utmos.log",
     localrule: True
     conda:
         "../envs/quality.yaml"
     params:
-        args=quality.fetch_utmos_args(),
+        args=quality_plan.fetch_utmos_args(),
     shell:
         "python -m codecfake fetch utmos-weights {params.args:q} 2> {log:q}"
 
@@ -49,7 +51,7 @@ rule utmos_scores:
     input:
         bonafide=expand(rules.subset_tables.output.table, subset="bonafide", allow_missing=True),
         codec=rules.subset_tables.output.table,
-        checkpoint=quality.utmos_inputs(),
+        checkpoint=quality_plan.utmos_inputs(),
     output:
         f"{R}/quality/utmos/{{subset}}/{{split}}.tsv",
     log:
@@ -60,14 +62,14 @@ rule utmos_scores:
         "../envs/quality.yaml"
     threads: config["threads"]
     resources:
-        gpu=quality.utmos_gpus(),
+        gpu=quality_plan.utmos_gpus(),
         mem_mb=8000,
         runtime=600,
     params:
         results=parent_of("input", "bonafide", levels=3),
-        model=quality.utmos_model_args(),
+        model=quality_plan.utmos_model_args(),
         device=config["device"],
-        batch=quality.settings["utmos"],
+        batch=quality_plan.settings["utmos"],
     shell:
         "python -m codecfake step utmos-scores --subset {wildcards.subset:q} --results-dir {params.results:q}"
         " --bonafide-tables {input.bonafide:q} --codec-tables {input.codec:q} {params.model:q}"
@@ -80,7 +82,7 @@ rule quality_metrics:
         scores=expand(rules.quality_scores.output[0], split=plan.splits, subset=plan.subsets),
         utmos=(
             expand(rules.utmos_scores.output[0], split=plan.splits, subset=plan.subsets)
-            if quality.utmos["enabled"]
+            if quality_plan.utmos["enabled"]
             else []
         ),
     output:
@@ -106,20 +108,20 @@ rule quality_figures:
     output:
         [
             report(
-                path,
+                f"{R}/quality/figures/{metric}.png",
                 caption="../report/metric_figure.rst",
                 category="Quality",
                 subcategory="Per-codec figures",
                 labels={"metric": metric},
             )
-            for metric, path in zip(quality.figure_metrics(), quality.figures())
+            for metric in quality_plan.figure_metrics()
         ],
     log:
         f"{R}/logs/quality/figures.log",
     conda:
         "../envs/quality.yaml"
     params:
-        metrics=quality.figure_metrics(),
+        metrics=quality_plan.figure_metrics(),
         out_dir=parent_of("output", 0),
     shell:
         "python -m codecfake step quality-figures --metrics-table {input:q} --metrics {params.metrics:q}"
@@ -128,7 +130,7 @@ rule quality_figures:
 
 rule artifact_analysis:
     input:
-        expand(rules.cors_protocol.output.manifest, split=quality.settings["artifacts"]["split"]),
+        expand(rules.cors_protocol.output.manifest, split=quality_plan.settings["artifacts"]["split"]),
     output:
         groups=report(
             f"{R}/quality/artifacts.tsv",
@@ -160,7 +162,7 @@ rule artifact_analysis:
     params:
         results=parent_of("input", 0, levels=2),
         codecs=plan.codecs,
-        a=quality.settings["artifacts"],
+        a=quality_plan.settings["artifacts"],
     shell:
         "python -m codecfake step artifact-analysis --manifest {input:q} --results-dir {params.results:q} --codecs {params.codecs:q}"
         " --utterances {params.a[utterances]:q} --n-fft {params.a[n_fft]:q} --hop {params.a[hop]:q}"
@@ -196,7 +198,7 @@ rule provenance_card:
     input:
         tables=rules.subset_tables.output.table,
         rejects=rules.subset_tables.output.rejects,
-        checksums=lambda w: expand(rules.fetch_codec_weights.output, codec=quality.checksummed(w.subset)),
+        checksums=lambda w: expand(rules.fetch_codec_weights.output, codec=quality_plan.checksummed(w.subset)),
     output:
         f"{R}/audio/{{subset}}/{{split}}/provenance.json",
     log:
@@ -204,11 +206,11 @@ rule provenance_card:
     wildcard_constraints:
         subset=plan.subset_pattern(),
     conda:
-        lambda w: quality.env(w.subset)
+        lambda w: quality_plan.env(w.subset)
     params:
         mode=config["weights"],
-        env_file=lambda w: quality.env(w.subset),
-        config=lambda w: quality.provenance_config(w.subset),
+        env_file=lambda w: quality_plan.env(w.subset),
+        config=lambda w: quality_plan.provenance_config(w.subset),
     shell:
         "python -m codecfake step provenance-card --subset {wildcards.subset:q} --split {wildcards.split:q} --mode {params.mode:q}"
         " --env-file {params.env_file:q} --config-json {params.config:q} --tables {input.tables:q}"
@@ -217,7 +219,7 @@ rule provenance_card:
 
 rule provenance_summary:
     input:
-        quality.cards(),
+        quality_plan.cards(),
     output:
         report(
             f"{R}/quality/provenance.tsv",
@@ -236,17 +238,22 @@ rule provenance_summary:
 
 rule quality_table_views:
     input:
-        quality.tables(),
+        # one per quality.plan.TABLES entry, in its order (the step pairs them with the views by name)
+        rules.quality_metrics.output[0],
+        rules.dataset_stats.output[0],
+        rules.provenance_summary.output[0],
+        rules.artifact_analysis.output.groups,
+        rules.artifact_analysis.output.pairs,
     output:
         [
             report(
-                path,
+                f"{R}/quality/tables/{name}.html",
                 caption=f"../report/{caption}",
                 category=category,
                 subcategory="Tables",
                 labels={"table": name, "format": "view"},
             )
-            for path, name, category, caption in quality.table_view_entries()
+            for name, (category, caption) in TABLES.items()
         ],
     log:
         f"{R}/logs/quality/table_views.log",

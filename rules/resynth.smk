@@ -4,7 +4,7 @@
 
 rule bonafide_16k:
     input:
-        f"{R}/corpus/split/{{split}}.tsv",
+        plan.split_manifest(),
     output:
         table=f"{R}/shards/bonafide/{{split}}/{{shard}}.tsv",
         rejects=f"{R}/shards/bonafide/{{split}}/{{shard}}.rejects.tsv",
@@ -23,7 +23,7 @@ rule bonafide_16k:
 
 rule resynthesize:
     input:
-        manifest=f"{R}/corpus/split/{{split}}.tsv",
+        manifest=plan.split_manifest(),
         weights=rules.fetch_codec_weights.output if plan.pretrained else [],
     output:
         table=f"{R}/shards/{{codec}}/{{split}}/{{shard}}.tsv",
@@ -61,8 +61,8 @@ rule resynthesize:
 # codecs: ~13,000 fewer DAG edges, benchmarks/dag_scale.py). Rows are kept verbatim, as the shards wrote them.
 rule subset_tables:
     input:
-        tables=plan.shard_outputs(rules, "table"),
-        rejects=plan.shard_outputs(rules, "rejects"),
+        tables=plan.shard_outputs("table"),
+        rejects=plan.shard_outputs("rejects"),
     output:
         table=f"{R}/shards/{{subset}}/{{split}}.tsv",
         rejects=f"{R}/shards/{{subset}}/{{split}}.rejects.tsv",

@@ -4,10 +4,6 @@
 import os
 
 
-wildcard_constraints:
-    **tplan.wildcard_constraints(),
-
-
 rule trace_select:
     input:
         train=expand(rules.cors_protocol.output.manifest, split="train"),
@@ -23,7 +19,7 @@ rule trace_select:
     conda:
         "../envs/cm.yaml"
     params:
-        spec=lambda w: tplan.spec_json(w.tracer),
+        spec=lambda w: trace_plan.spec_json(w.tracer),
         results=parent_of("input", "train", levels=2),  # manifests/ is under results
         out_dir=parent_of("output", "spec"),
     shell:
@@ -48,14 +44,14 @@ rule trace_train:
         f"{R}/logs/trace/train/{{tracer}}.log",
     conda:
         "../envs/cm.yaml"
-    threads: tplan.resource("threads")
+    threads: trace_plan.resource("threads")
     resources:
-        gpu=tplan.gpus(),
-        mem_mb=tplan.resource("mem_mb"),
-        runtime=tplan.resource("train_runtime"),
+        gpu=trace_plan.gpus(),
+        mem_mb=trace_plan.resource("mem_mb"),
+        runtime=trace_plan.resource("train_runtime"),
     params:
         out_dir=parent_of("output", "model"),
-        device=tplan.device,
+        device=trace_plan.device,
         cache=f"{config['weights_dir']}/ssl",
     shell:
         "python -m codecfake step trace-train --spec {input.spec:q} --train {input.train:q} --dev {input.dev:q}"
@@ -65,7 +61,7 @@ rule trace_train:
 
 rule trace_eval_set:
     input:
-        lambda w: tplan.cmplan.eval_set_inputs(w.trace_set),
+        lambda w: trace_plan.cm_plan.eval_set_inputs(w.trace_set),
     output:
         f"{R}/trace/sets/{{trace_set}}.tsv",
     log:
@@ -73,7 +69,7 @@ rule trace_eval_set:
     conda:
         "../envs/cm.yaml"
     params:
-        spec=lambda w: tplan.cmplan.eval_set_json(w.trace_set),
+        spec=lambda w: trace_plan.cm_plan.eval_set_json(w.trace_set),
         results=parent_of("output", 0, levels=3),  # trace/sets/ is under results
     shell:
         "python -m codecfake step cm-eval-set --name {wildcards.trace_set:q} --spec {params.spec:q}"
@@ -98,14 +94,14 @@ rule trace_evaluate:
         f"{R}/logs/trace/evaluate/{{tracer}}/{{trace_set}}.log",
     conda:
         "../envs/cm.yaml"
-    threads: tplan.resource("threads")
+    threads: trace_plan.resource("threads")
     resources:
-        gpu=tplan.gpus(),
-        mem_mb=tplan.resource("mem_mb"),
-        runtime=tplan.resource("eval_runtime"),
+        gpu=trace_plan.gpus(),
+        mem_mb=trace_plan.resource("mem_mb"),
+        runtime=trace_plan.resource("eval_runtime"),
     params:
-        held_out=lambda w: tplan.held_out(w.tracer, w.trace_set),
-        device=tplan.device,
+        held_out=lambda w: trace_plan.held_out(w.tracer, w.trace_set),
+        device=trace_plan.device,
     shell:
         "python -m codecfake step trace-evaluate --model {input.model:q} --trials {input.trials:q}"
         " --tracer {wildcards.tracer:q} --eval-set {wildcards.trace_set:q} --held-out {params.held_out:q}"
@@ -114,7 +110,7 @@ rule trace_evaluate:
 
 rule trace_metrics:
     input:
-        tplan.evaluations(),
+        expand(rules.trace_evaluate.output[0], zip, **trace_plan.evaluation_pairs()),
     output:
         report(f"{R}/trace/metrics.tsv", caption="../report/trace_metrics.rst", category="Source tracing"),
     log:

@@ -9,7 +9,7 @@ from snakemake.utils import validate
 from codecfake import registry
 from codecfake.cm.workflow import CMPlan
 from codecfake.trace.workflow import TracePlan
-from tests.tinyrun import REPO
+from tests.tinyrun import REPO, run_plan
 
 
 def merged(*presets: str) -> dict:
@@ -28,7 +28,7 @@ def merged(*presets: str) -> dict:
 
 def test_codecfake_plus():
     config = merged("codecfake_plus.yaml")
-    plan = CMPlan(config, "results")
+    plan = CMPlan(run_plan(config, "results"))
     codec_level = [n for n in plan.names if n.startswith("cfp_codec_")]
     assert len(codec_level) == len(config["codecs"])
     for name in plan.names:
@@ -45,7 +45,7 @@ def test_codecfake():
     """Codecfake's three settings (vocoder-, codec-, co-trained + CSAM) over its dataset preset, with its own
     training (main_train.py) and choices: first 4 s, lowest dev loss, softmax bona fide probability as the score."""
     config = merged("codecfake_dataset.yaml", "codecfake.yaml")
-    plan = CMPlan(config, config["results_dir"])
+    plan = CMPlan(run_plan(config, config["results_dir"]))
     assert plan.names == ["cf_vocoder_mel_lcnn", "cf_vocoder_w2v2_lcnn", "cf_vocoder_w2v2_aasist", "cf_codec_mel_lcnn",
                           "cf_codec_w2v2_lcnn", "cf_codec_w2v2_aasist", "cf_codec_wavlm_aasist",
                           "cf_cotrain_w2v2_aasist_csam"]
@@ -86,7 +86,7 @@ def test_codecfake_dataset_runs_one_configuration_per_condition():
 
 @pytest.mark.parametrize("tracer, tasks", [("st_m1", ["binary", "VQ", "AUX", "DEC"]), ("st_m2", ["VQ", "AUX", "DEC"])])
 def test_source_tracing(tracer, tasks):
-    spec = TracePlan(merged("source_tracing.yaml"), "results").spec(tracer)
+    spec = TracePlan(run_plan(merged("source_tracing.yaml"))).spec(tracer)
     train = spec["train"]
     assert spec["model"] == "w2v2_aasist" and spec["trace"]["tasks"] == tasks
     assert (train["epochs"], train["batch_size"], train["lr"], train["weight_decay"]) == (20, 8, 1e-6, 1e-4)

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.tinyrun import REPO, demo_config, run
+from tests.tinyrun import REPO, demo_config, run, run_plan
 
 CODECS = ["Encodec_6b24k", "vocos_encodec_6"]
 
@@ -99,7 +99,8 @@ def test_plan_with_a_cosg_release_and_a_pretrained_frontend(tmp_path):
               "cm": {**cm_config(), "datasets": {"CoSG": cosg}, "eval_sets": ["CoRS_eval", "CoSG"],
                      "models": [cm_config()["models"][0], w2v2]}}
     fetch = SimpleNamespace(output=["results/datasets/{dataset}.fetched"])  # rules.fetch_dataset, as Snakemake has it
-    plan = CMPlan(config, "results", SimpleNamespace(fetch_dataset=fetch))
+    ssl = SimpleNamespace(output=["weights/ssl/{hub}@{revision}.txt"])  # rules.fetch_ssl_weights
+    plan = CMPlan(run_plan(config, "results", SimpleNamespace(fetch_dataset=fetch, fetch_ssl_weights=ssl)))
     assert plan.taxonomy_sets() == ["CoSG", "CoRS_eval"]  # CoSG first; CoRS_eval rows are labelled as such
     assert plan.eval_set_inputs("CoSG") == ["results/datasets/CoSG.fetched"]  # absent -> download rule
     assert plan.fetch_args("CoSG")[:2] == ["--url", "https://example.invalid/CoSG.zip"]

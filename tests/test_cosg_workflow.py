@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -14,7 +15,7 @@ import yaml
 from codecfake.cm.selection import SelectionError, select
 from codecfake.cm.workflow import CMPlan
 from codecfake.cosg.plan import generated_datasets
-from tests.tinyrun import REPO, demo_config, dry_run_jobs, run
+from tests.tinyrun import REPO, demo_config, dry_run_jobs, run, run_plan
 
 STUB = {"PYTHONPATH": os.pathsep.join([str(REPO / "tests" / "cosg_stub"), str(REPO)])}
 DEMO_COSG = yaml.safe_load((REPO / "configs" / "demo.yaml").read_text())["cosg"]
@@ -112,19 +113,22 @@ def test_generated_sets_are_cm_data_sets(tmp_path):
                   "strategy": "external", "external": ["MaskGCT-VCTK_train"], "external_dev": ["MaskGCT-VCTK_dev"]}}],
                   "eval_sets": ["MaskGCT-VCTK_eval", "MaskGCT-E2"]},
               "codecs": [], "seed": 0}
+    vctk, e2 = "res/audio/cosg/MaskGCT-VCTK", "res/audio/cosg/MaskGCT-E2"
+    def generated(cosg_set, split):
+        return {"cosg_set": cosg_set, "split": split}
+
     assert generated_datasets(config, "res") == {
-        "MaskGCT-VCTK_train": {"format": "cosg", "root": "res/audio/cosg/MaskGCT-VCTK",
-                               "protocol": "res/protocols/MaskGCT-VCTK_train.txt"},
-        "MaskGCT-VCTK_dev": {"format": "cosg", "root": "res/audio/cosg/MaskGCT-VCTK",
-                             "protocol": "res/protocols/MaskGCT-VCTK_dev.txt"},
-        "MaskGCT-VCTK_eval": {"format": "cosg", "root": "res/audio/cosg/MaskGCT-VCTK",
-                              "protocol": "res/protocols/MaskGCT-VCTK_eval.txt"},
-        "MaskGCT-E2": {"format": "cosg", "root": "res/audio/cosg/MaskGCT-E2",
-                       "protocol": "res/protocols/MaskGCT-E2_eval.txt"}}
-    plan = CMPlan(config, "res")
+        "MaskGCT-VCTK_train": {"format": "cosg", "root": vctk, "generated": generated("MaskGCT-VCTK", "train")},
+        "MaskGCT-VCTK_dev": {"format": "cosg", "root": vctk, "generated": generated("MaskGCT-VCTK", "dev")},
+        "MaskGCT-VCTK_eval": {"format": "cosg", "root": vctk, "generated": generated("MaskGCT-VCTK", "eval")},
+        "MaskGCT-E2": {"format": "cosg", "root": e2, "generated": generated("MaskGCT-E2", "eval")}}
+    protocol = SimpleNamespace(output=SimpleNamespace(protocol="res/protocols/{cosg_set}_{split}.txt"))
+    plan = CMPlan(run_plan(config, "res", SimpleNamespace(cosg_protocol=protocol)))  # rules.cosg_protocol
     assert plan.external_inputs("bl2") == ["res/protocols/MaskGCT-VCTK_train.txt",
                                            "res/protocols/MaskGCT-VCTK_dev.txt"]
     assert plan.eval_set_inputs("MaskGCT-E2") == ["res/protocols/MaskGCT-E2_eval.txt"]
+    assert plan.dataset_spec("MaskGCT-VCTK_eval") == {"format": "cosg", "root": vctk,
+                                                      "protocol": "res/protocols/MaskGCT-VCTK_eval.txt"}
     assert plan.ci_condition("MaskGCT-VCTK_eval") == "system"
     assert plan.spec("bl2")["train_set"]["strategy"] == "external"
 
@@ -149,7 +153,8 @@ def test_the_cosg_vs_cors_preset():
     from tests.test_cm_presets import merged
 
     config = merged("cosg_vs_cors.yaml")
-    plan = CMPlan(config, "results")
+    protocol = SimpleNamespace(output=SimpleNamespace(protocol="results/protocols/{cosg_set}_{split}.txt"))
+    plan = CMPlan(run_plan(config, "results", SimpleNamespace(cosg_protocol=protocol)))  # rules.cosg_protocol
     assert plan.names == ["BL1", "BL2", "CoRS_DEC_balanced", "CoRS_EnCodec", "CoRS_DAC", "CoRS_Vocos", "CoRS_FACodec"]
     assert plan.eval_sets == ["CoSG", "MaskGCT-VCTK_eval", "MaskGCT-E2"]
     assert plan.external_inputs("BL2") == ["results/protocols/MaskGCT-VCTK_train.txt",
@@ -158,7 +163,6 @@ def test_the_cosg_vs_cors_preset():
     assert plan.spec("CoRS_DEC_balanced")["train_set"]["attribute"] == "DEC"
     assert {plan.ci_condition(s) for s in plan.eval_sets} == {"system"}
     assert plan.eval_set_inputs("MaskGCT-E2") == ["results/protocols/MaskGCT-E2_eval.txt"]
-    assert "results/eval/heatmap_train_eval.png" in plan.reports()
     for name in plan.names:
         train = plan.spec(name)["train"]
         assert (plan.spec(name)["model"], train["epochs"], train["lr"], train["rawboost"]) == (

@@ -14,11 +14,12 @@ import yaml
 
 from codecfake.dataset_card import family_licence, licence_table, licences
 from codecfake.errors import UserError
-from codecfake.export import FORMATS, ROWS_PER_SHARD, ExportError, corpus_args, export
+from codecfake.export import FORMATS, ROWS_PER_SHARD, ExportError, export
+from codecfake.export_plan import ExportPlan
 from codecfake.paths import OutsideResultsError
 from codecfake.protocols import write_split
 from codecfake.tables import write_tsv_atomic
-from tests.tinyrun import REPO, dry_run_jobs, run, tiny_config
+from tests.tinyrun import REPO, dry_run_jobs, run, run_plan, tiny_config
 
 CODECS = ["Encodec_6b24k", "DAC24"]
 SPEAKERS = {"train": ["p225", "p226"], "dev": ["p227"], "eval": ["p228"]}
@@ -260,6 +261,7 @@ def test_corpus_column_of_a_run_over_several_corpora(tmp_path):
     ({"export": {"corpus": "aishell3"}}, ["--corpus", "aishell3"]),
 ])
 def test_rule_names_the_corpus_the_config_reads(overrides, expected):
-    config = {"export": {"corpus": None}, "demo_corpus": {"speakers": []}, "corpora": [],
+    config = {"export": {"corpus": None, "formats": ["audiofolder"]}, "demo_corpus": {"speakers": []}, "corpora": [],
               "corpus": {"manifest": None}, **overrides}
-    assert corpus_args(config) == expected
+    config["export"].setdefault("formats", ["audiofolder"])
+    assert ExportPlan(run_plan(config)).corpus_args() == expected

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import re
 
+import pytest
+
 from codecfake.cli import build_parser
 from tests.tinyrun import REPO
 
@@ -80,7 +82,7 @@ def test_every_output_path_is_written_in_one_place():
     code = {path: _shape(path.read_text()) for path in (REPO / "codecfake").rglob("*.py")}
     restated = []
     for path in paths:
-        count = rules_text.count(f"{{R}}/{path}")
+        count = rules_text.count(f'{{R}}/{path}"')
         if count != 1:
             restated.append(f"{path}: {count} times in rules/")
         restated += [f"{path}: in {module.relative_to(REPO)}" for module, text in code.items()
@@ -91,3 +93,36 @@ def test_every_output_path_is_written_in_one_place():
 def _shape(text: str) -> str:
     """Paths with every wildcard or f-string field as {} (so `audio/{subset}/{split}` is `audio/{s}/{split}`)."""
     return re.sub(r"\{+[^{}]*\}+", "{}", text)
+
+
+def test_every_stage_plan_has_the_one_shape():
+    """The Snakefile builds the run's Plan, then each stage plan from it alone (`<stage>_plan = <Stage>Plan(plan)`),
+    and asks every one of them for targets and wildcard constraints: a stage is a StagePlan subclass and an include."""
+    import importlib
+
+    from codecfake.workflow import StagePlan
+
+    snakefile = (REPO / "Snakefile").read_text()
+    imports = {name: module for module, name in re.findall(r"^from (codecfake[\w.]*) import (\w*Plan)$", snakefile,
+                                                           flags=re.M)}
+    stages = re.findall(r"^(\w+) = (\w+)\((\w+)\)", snakefile, flags=re.M)
+    assert len(stages) >= 6
+    for variable, cls, argument in stages:
+        assert argument == "plan" and variable == f"{cls.removesuffix('Plan').lower()}_plan", (variable, cls)
+        assert issubclass(getattr(importlib.import_module(imports[cls]), cls), StagePlan), cls
+    listed = re.search(r"^plans = \[(.*)\]$", snakefile, flags=re.M).group(1).split(", ")
+    assert listed == ["plan", *[variable for variable, _, _ in stages]]
+    assert "[stage.targets() for stage in plans]" in snakefile and "**wildcard_constraints(plans)" in snakefile
+
+
+def test_two_stages_cannot_constrain_one_wildcard_differently():
+    from types import SimpleNamespace
+
+    from codecfake.workflow import wildcard_constraints
+
+    first = SimpleNamespace(wildcard_constraints=lambda: {"split": "train|dev|eval", "cm": "a"})
+    second = SimpleNamespace(wildcard_constraints=lambda: {"split": "train|dev|eval", "tracer": "t"})
+    assert wildcard_constraints([first, second]) == {"split": "train|dev|eval", "cm": "a", "tracer": "t"}
+    clash = SimpleNamespace(wildcard_constraints=lambda: {"cm": "b"})
+    with pytest.raises(ValueError, match="wildcard 'cm' constrained twice"):
+        wildcard_constraints([first, clash])

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import soundfile as sf
@@ -183,3 +184,9 @@ def copy_workflow(dest: Path) -> Path:
     for name in ("rules", "codecfake", "codec_wrappers", "envs", "profiles"):
         shutil.copytree(REPO / name, dest / name, ignore=ignore)
     return dest
+
+
+def run_plan(config: dict, results: str = "results", rules=None) -> SimpleNamespace:
+    """What a stage plan (codecfake.workflow.StagePlan) reads of the run's Plan, for configs that are not whole
+    runs (no corpus, no results_dir)."""
+    return SimpleNamespace(config=config, results=results, rules=rules)

@@ -10,21 +10,18 @@ from codecfake.cm.presets import resolve
 from codecfake.cosg.plan import generated_datasets
 from codecfake.errors import UserError
 from codecfake.rule_outputs import output_path
+from codecfake.workflow import StagePlan, alternatives
 
 BUILTIN_SETS = {"CoRS_eval": "eval", "CoRS_dev": "dev"}
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 
 
-class CMPlan:
-    def __init__(self, config: dict, results: str, rules=None):
-        """`rules`: the workflow's (Snakemake's `rules`), read when a path is asked for: each output path is
-        written once, in the rule that makes it."""
-        self.config = config
-        self.rules = rules
-        self.cm = config.get("cm") or {}
-        self.results = results
+class CMPlan(StagePlan):
+    def __init__(self, plan):
+        super().__init__(plan)
+        self.cm = self.config.get("cm") or {}
         # The generated CoSG sets (MaskGCT-VCTK_train ...) are data sets too; a configured set of that name wins.
-        self.datasets = {**generated_datasets(config, results), **dict(self.cm.get("datasets") or {})}
+        self.datasets = {**generated_datasets(self.config, self.results), **dict(self.cm.get("datasets") or {})}
         self.cms = self._expand(self.cm.get("models") or [])
         self.eval_sets = list(self.cm.get("eval_sets") or []) if self.cms else []
         for name in self.eval_sets:
@@ -76,8 +73,16 @@ class CMPlan:
     def spec_json(self, name: str) -> str:
         return json.dumps(self.spec(name), sort_keys=True)
 
+    def dataset_spec(self, name: str) -> dict:
+        """A data set's spec as jobs read it; a set this run generates (CoSG) reads rule cosg_protocol's output."""
+        spec = dict(self.datasets[name])
+        generated = spec.pop("generated", None)
+        if generated:
+            spec["protocol"] = output_path(self.rules.cosg_protocol, "protocol", **generated)
+        return spec
+
     def _dataset(self, name: str) -> dict:
-        return {"name": name, **self.datasets[name]}
+        return {"name": name, **self.dataset_spec(name)}
 
     def external_inputs(self, name: str) -> list[str]:
         selection = self.cms[name]["train_set"]
@@ -89,7 +94,8 @@ class CMPlan:
         ssl = self.spec(name)["arch"].get("ssl")
         if self.spec(name)["arch"]["frontend"] != "ssl" or not ssl.get("pretrained"):
             return []
-        return [f"{self.config['weights_dir']}/ssl/{ssl['pretrained'].replace('/', '--')}@{ssl['revision']}.txt"]
+        return [output_path(self.rules.fetch_ssl_weights, 0, hub=ssl["pretrained"].replace("/", "--"),
+                            revision=ssl["revision"])]
 
     # -- resources -------------------------------------------------------------------------------------------
     @property
@@ -109,7 +115,7 @@ class CMPlan:
         if name in BUILTIN_SETS:
             return {"format": "cors", "manifest": output_path(self.rules.cors_protocol, "manifest",
                                                               split=BUILTIN_SETS[name])}
-        return self.datasets[name]
+        return self.dataset_spec(name)
 
     def eval_set_format(self, name: str) -> str:
         return "cors" if name in BUILTIN_SETS else self.datasets[name]["format"]
@@ -119,7 +125,7 @@ class CMPlan:
 
     def _dataset_inputs(self, name: str) -> list[str]:
         """A set with a download url and no local copy waits for its fetch rule; otherwise for its protocol."""
-        spec = self.datasets[name]
+        spec = self.dataset_spec(name)
         if spec.get("url") and not Path(spec["root"]).is_dir():
             return [output_path(self.rules.fetch_dataset, 0, dataset=name)]
         if spec["format"] == "codecfake":
@@ -149,19 +155,14 @@ class CMPlan:
         cors = [s for s in self.eval_sets if self.eval_set_format(s) in ("cors", "cors_published")]
         return cosg + cors
 
-    # -- paths -------------------------------------------------------------------------------------------------
-    def path(self, relative: str) -> str:
-        return f"{self.results}/{relative}"
-
-    def reports(self) -> list[str]:
-        return [self.path(f"eval/{name}") for name in
-                ("eer.tsv", "confusion.tsv", "taxonomy_level.tsv", "heatmap_codec_level.png",
-                 "heatmap_train_eval.png")]
-
+    # -- targets -----------------------------------------------------------------------------------------------
     def targets(self) -> list[str]:
+        """The tables and figures of the evaluation and each CM's training log."""
         if not self.cms:
             return []
-        return [*self.reports(), *[output_path(self.rules.cm_train, "log_table", cm=cm) for cm in self.cms]]
+        rules = self.rules
+        return [*rules.cm_tables.output, *rules.cm_report.output, *rules.cm_train_eval_heatmap.output,
+                *[output_path(rules.cm_train, "log_table", cm=cm) for cm in self.cms]]
 
     @property
     def ci(self) -> dict:
@@ -179,7 +180,7 @@ class CMPlan:
 
     def fetch_args(self, dataset: str) -> list[str]:
         """The data-set fetch arguments, one list item per argument (the rule quotes each with `:q`)."""
-        spec = self.datasets[dataset]
+        spec = self.dataset_spec(dataset)
         sha = ["--sha256", spec["sha256"]] if spec.get("sha256") else []
         return ["--url", spec.get("url") or "", *sha, "--dest", spec["root"]]
 
@@ -188,7 +189,5 @@ class CMPlan:
         return [quality["table"]] if quality.get("table") else []
 
     def wildcard_constraints(self) -> dict[str, str]:
-        def pattern(names):
-            return "|".join(re.escape(n) for n in names) or "(?!)"
-        return {"cm": pattern(self.cms), "eval_set": pattern(self.eval_sets), "dataset": pattern(self.datasets),
-                "hub": r"[^/@]+", "revision": r"[0-9a-f]{40}"}
+        return {"cm": alternatives(self.cms), "eval_set": alternatives(self.eval_sets),
+                "dataset": alternatives(self.datasets), "hub": r"[^/@]+", "revision": r"[0-9a-f]{40}"}

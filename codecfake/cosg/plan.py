@@ -8,14 +8,15 @@ and, where `cosg.e2.list` is set, `<generator>-E2` with eval only. Each set is a
 from __future__ import annotations
 
 import json
-import re
 from functools import cache
 from pathlib import Path
 
 from codecfake.cosg.prompts import E2_SPLIT
 from codecfake.errors import UserError
+from codecfake.rule_outputs import output_path
 from codecfake.shard import shard_name
 from codecfake.split import SPLITS
+from codecfake.workflow import StagePlan, alternatives
 
 E2 = "E2"
 
@@ -23,11 +24,6 @@ E2 = "E2"
 def set_root(results: str | Path, cosg_set: str) -> Path:
     """The folder a set's audio goes to, one folder per system inside (the published CoSG layout)."""
     return Path(results) / "audio" / "cosg" / cosg_set
-
-
-def protocol_path(results: str, cosg_set: str, split: str) -> str:
-    """A set's protocol, beside CoRS_<split>.txt (the rule's output pattern with wildcards, a file without)."""
-    return f"{results}/protocols/{cosg_set}_{split}.txt"
 
 
 def _sets(settings: dict) -> dict[str, tuple[str, str, tuple[str, ...]]]:
@@ -41,22 +37,22 @@ def _sets(settings: dict) -> dict[str, tuple[str, str, tuple[str, ...]]]:
 
 
 def generated_datasets(config: dict, results: str) -> dict[str, dict]:
-    """The generated sets as CM data sets (codecfake.cm.workflow): name -> {format: cosg, root, protocol}."""
+    """The generated sets as CM data sets (codecfake.cm.workflow): name -> {format: cosg, root, and the (cosg_set,
+    split) whose protocol it reads: rule cosg_protocol's output, filled in by the CM plan}."""
     datasets = {}
     settings = config["cosg"]
     for cosg_set, (_, source, splits) in _sets(settings).items():
         for split in splits:
             name = cosg_set if source == E2 else f"{cosg_set}_{split}"
             datasets[name] = {"format": "cosg", "root": str(set_root(results, cosg_set)),
-                              "protocol": protocol_path(results, cosg_set, split)}
+                              "generated": {"cosg_set": cosg_set, "split": split}}
     return datasets
 
 
-class CosgPlan:
-    def __init__(self, config: dict, plan):
-        self.config = config
-        self.settings = config["cosg"]
-        self.plan = plan
+class CosgPlan(StagePlan):
+    def __init__(self, plan):
+        super().__init__(plan)
+        self.settings = self.config["cosg"]
         self.sets = _sets(self.settings)
         if self.settings["e2"]["list"] and not self.settings["e2"]["root"]:
             raise UserError("cosg.e2.root: the E2 list is set but not the folder of its audio (LibriSpeech test-clean, "
@@ -156,19 +152,18 @@ class CosgPlan:
 
     # -- targets -----------------------------------------------------------------------------------------------
     def wildcard_constraints(self) -> dict[str, str]:
-        def pattern(names):
-            return "|".join(re.escape(n) for n in names) or "(?!)"
-
         sources = {source for _, source, _ in self.sets.values()}
-        return {"cosg_set": pattern(self.sets), "cosg_source": pattern(sorted(sources)),
-                "generator": pattern(self.settings["generators"])}
+        return {"cosg_set": alternatives(self.sets), "cosg_source": alternatives(sorted(sources)),
+                "generator": alternatives(self.settings["generators"])}
 
-    def targets(self, rules, utmos: bool) -> list[str]:
-        """Protocols, manifests and cards of every (set, split), and the UTMOS table where UTMOS is on."""
+    def targets(self) -> list[str]:
+        """Protocols, manifests and cards of every (set, split), and the UTMOS table where quality's UTMOS is on."""
         if not self.sets:
             return []
-        pairs = self.pairs()
-        files = [str(getattr(rules.cosg_protocol.output, key)).format(cosg_set=s, split=split)
+        rules, pairs = self.rules, self.pairs()
+        files = [output_path(rules.cosg_protocol, key, cosg_set=s, split=split)
                  for s, split in pairs for key in ("protocol", "manifest")]
-        files += [str(rules.cosg_card.output[0]).format(cosg_set=s, split=split) for s, split in pairs]
-        return files + ([str(rules.cosg_utmos_summary.output[0])] if utmos else [])
+        files += [output_path(rules.cosg_card, 0, cosg_set=s, split=split) for s, split in pairs]
+        quality = self.config["quality"]
+        return files + (list(rules.cosg_utmos_summary.output) if quality["enabled"] and quality["utmos"]["enabled"]
+                        else [])

@@ -118,8 +118,9 @@ def cmd_provenance_summary(args) -> None:
 def cmd_table_views(args) -> None:
     from codecfake.quality.table_views import write_views
 
-    if len(args.tables) != len(args.outs):
-        raise UserError("give one --outs path per --tables input")
+    if [Path(t).stem for t in args.tables] != [Path(o).stem for o in args.outs]:
+        raise UserError("give one --outs path per --tables input, in the same order and named as it (metrics.tsv -> "
+                        "metrics.html)")
     write_views(args.tables, args.outs)
 
 

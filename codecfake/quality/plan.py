@@ -12,11 +12,13 @@ from codecfake.quality.utmos_weights import checkpoint_path
 from codecfake.registry import BONAFIDE
 from codecfake.rule_outputs import output_path
 from codecfake.split import SPLITS
+from codecfake.workflow import StagePlan
 
 #: Columns of metrics.tsv each `quality.metrics` name yields (a figure each).
 METRIC_COLUMNS = {"pesq_wb": ["pesq_wb"], "stoi": ["stoi"], "mel_distance": ["mel_distance"], "si_sdr": ["si_sdr"],
                   "dnsmos": ["dnsmos_ovrl", "dnsmos_sig", "dnsmos_bak", "dnsmos_p808"]}
-#: The quality tables, each with an HTML view in the report: name -> (report category, caption file).
+#: The quality tables (file name stems), each with an HTML view in the report: name -> (report category, caption
+#: file).
 TABLES = {"metrics": ("Quality", "metrics.rst"), "stats": ("Dataset", "stats.rst"),
           "provenance": ("Dataset", "provenance.rst"), "artifacts": ("Artifacts", "artifacts.rst"),
           "artifact_pairs": ("Artifacts", "artifact_pairs.rst")}
@@ -24,19 +26,12 @@ TABLES = {"metrics": ("Quality", "metrics.rst"), "stats": ("Dataset", "stats.rst
 DATA_KEYS = ("corpus", "demo_corpus", "split", "audio_format", "seed")
 
 
-class QualityPlan:
-    def __init__(self, config: dict, plan, rules=None):
-        """`rules`: the workflow's (Snakemake's `rules`), read when a path is asked for (codecfake.cm.workflow)."""
-        self.config = config
-        self.settings = config["quality"]
+class QualityPlan(StagePlan):
+    def __init__(self, plan):
+        super().__init__(plan)
+        self.settings = self.config["quality"]
         self.utmos = self.settings["utmos"]
-        self.plan = plan
-        self.results = plan.results
         self.subsets = plan.subsets
-        self.rules = rules
-
-    def path(self, relative: str) -> str:
-        return self.plan.path(relative)
 
     # -- inputs of the per-subset jobs --------------------------------------------------------------------------
     def env(self, subset: str) -> str:
@@ -91,26 +86,14 @@ class QualityPlan:
         columns = [c for name in self.settings["metrics"] for c in METRIC_COLUMNS[name]]
         return columns + (["utmos"] if self.utmos["enabled"] else [])
 
-    def figures(self) -> list[str]:
-        return [self.path(f"quality/figures/{metric}.png") for metric in self.figure_metrics()]
-
     def cards(self) -> list[str]:
         return [output_path(self.rules.provenance_card, 0, subset=s, split=split) for split in SPLITS
                 for s in self.subsets]
 
-    def tables(self) -> list[str]:
-        return [self.path(f"quality/{name}.tsv") for name in TABLES]
-
-    def table_views(self) -> list[str]:
-        return [self.path(f"quality/tables/{name}.html") for name in TABLES]
-
-    def table_view_entries(self) -> list[tuple[str, str, str, str]]:
-        """(view path, table name, report category, caption file) of each table view."""
-        return [(path, name, category, caption)
-                for path, (name, (category, caption)) in zip(self.table_views(), TABLES.items())]
-
     def targets(self) -> list[str]:
+        """The tables, their report views, the figures and every subset's provenance card."""
         if not self.settings["enabled"]:
             return []
-        return [*self.tables(), *self.table_views(), *self.figures(),
-                self.path("quality/figures/residual_examples.png"), *self.cards()]
+        rules = self.rules
+        return [*rules.quality_table_views.input, *rules.quality_table_views.output, *rules.quality_figures.output,
+                rules.artifact_analysis.output.figure, *self.cards()]

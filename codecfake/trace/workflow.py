@@ -8,7 +8,9 @@ import re
 from codecfake.cm.presets import resolve
 from codecfake.cm.workflow import CMPlan
 from codecfake.errors import UserError
+from codecfake.rule_outputs import output_path
 from codecfake.trace.tasks import check_tasks
+from codecfake.workflow import StagePlan, alternatives
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 RESERVED = {"sets", "metrics.tsv"}
@@ -16,12 +18,12 @@ RESERVED = {"sets", "metrics.tsv"}
 ATTRIBUTES = {"VQ": "QUA", "QUA": "QUA", "AUX": "AUX", "DEC": "DEC", None: None}
 
 
-class TracePlan:
-    def __init__(self, config: dict, results: str, rules=None):
-        self.config = config
+class TracePlan(StagePlan):
+    def __init__(self, plan):
+        super().__init__(plan)
+        config = self.config
         self.trace = config.get("trace") or {}
-        self.results = results
-        self.cmplan = CMPlan(config, results, rules)  # evaluation-set specs (CoRS builtins and cm.datasets)
+        self.cm_plan = CMPlan(plan)  # evaluation-set specs (CoRS builtins and cm.datasets)
         self.tracers = {}
         for index, entry in enumerate(self.trace.get("tracers") or []):
             name = entry["name"]
@@ -39,7 +41,7 @@ class TracePlan:
             self.tracers[name] = entry
         self.eval_sets = list(self.trace.get("eval_sets") or []) if self.tracers else []
         for name in self.eval_sets:
-            if name not in ("CoRS_eval", "CoRS_dev") and name not in self.cmplan.datasets:
+            if name not in ("CoRS_eval", "CoRS_dev") and name not in self.cm_plan.datasets:
                 raise UserError(f"trace.eval_sets: {name!r} is neither CoRS_eval/CoRS_dev nor a cm.datasets entry")
 
     def spec(self, name: str) -> dict:
@@ -68,7 +70,7 @@ class TracePlan:
 
     def held_out(self, tracer: str, eval_set: str) -> list[str]:
         """Held-out codecs are CoRS codec names: they apply to CoRS sets only."""
-        if self.cmplan.eval_set_format(eval_set) != "cors":
+        if self.cm_plan.eval_set_format(eval_set) != "cors":
             return []
         return list(self.tracers[tracer].get("held_out", []))
 
@@ -83,20 +85,18 @@ class TracePlan:
         """`trace.resources.<key>`; its default lives in config.schema.yaml (validation fills it in)."""
         return self.trace["resources"][key]
 
-    def path(self, relative: str) -> str:
-        return f"{self.results}/trace/{relative}"
-
-    def evaluations(self) -> list[str]:
-        """The evaluation folders (one per tracer x set) that rule trace_evaluate writes."""
-        return [self.path(f"{t}/{s}") for t in self.tracers for s in self.eval_sets]
+    def evaluation_pairs(self) -> dict[str, list[str]]:
+        """Every (tracer, evaluation set) that rule trace_evaluate runs, as expand()'s zipped wildcard lists."""
+        pairs = [(t, s) for t in self.tracers for s in self.eval_sets]
+        return {"tracer": [t for t, _ in pairs], "trace_set": [s for _, s in pairs]}
 
     def targets(self) -> list[str]:
+        """The metrics table, each tracer's training log and every evaluation folder."""
         if not self.tracers:
             return []
-        return [self.path("metrics.tsv"), *[self.path(f"{t}/train_log.tsv") for t in self.tracers],
-                *self.evaluations()]
+        rules = self.rules
+        return [*rules.trace_metrics.output, *[output_path(rules.trace_train, "log_table", tracer=t)
+                                               for t in self.tracers], *rules.trace_metrics.input]
 
     def wildcard_constraints(self) -> dict[str, str]:
-        def pattern(names):
-            return "|".join(re.escape(n) for n in names) or "(?!)"
-        return {"tracer": pattern(self.tracers), "trace_set": pattern(self.eval_sets)}
+        return {"tracer": alternatives(self.tracers), "trace_set": alternatives(self.eval_sets)}
