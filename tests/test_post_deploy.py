@@ -225,7 +225,7 @@ def test_a_failed_write_is_a_user_error_saying_what_to_do(tmp_path, monkeypatch)
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(post_deploy_scripts.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(post_deploy_scripts, "write_text_atomic", refuse)
     with pytest.raises(UserError, match=r"encodec\.post-deploy\.sh must be written .* is not writable "
                                         r"\(Permission denied\): make that folder writable"):
         post_deploy_scripts.write_scripts(folder)
