@@ -58,10 +58,7 @@ class Plan:
         #: The corpus rules' inputs and step arguments (rules call plan.corpus.*).
         self.corpus = CorpusPlan(config)
 
-    # -- paths -------------------------------------------------------------------------------------------
-    def path(self, relative: str) -> str:
-        return f"{self.results}/{relative}"
-
+    # -- shards ------------------------------------------------------------------------------------------
     def shards(self, split: str) -> list[str]:
         count = self.config["shards"][split]
         return [shard_name(index, count) for index in range(count)]

@@ -2,6 +2,8 @@
 # one generation job per (set, split, shard) in the generator's env -> per-split CoSG protocol, manifest and
 # rejects -> provenance card, UTMOS. The generated sets are also CM data sets (codecfake/cosg/plan.py).
 
+from codecfake.rule_outputs import output_path
+
 
 rule cosg_prompts:
     input:
@@ -151,10 +153,7 @@ rule cosg_utmos:
 
 rule cosg_utmos_summary:
     input:
-        [
-            str(rules.cosg_utmos.output[0]).format(cosg_set=cosg_set, split=split)
-            for cosg_set, split in cosg_plan.pairs()
-        ],
+        [output_path(rules.cosg_utmos, 0, cosg_set=cosg_set, split=split) for cosg_set, split in cosg_plan.pairs()],
     output:
         report(
             f"{R}/quality/cosg_utmos.tsv",
