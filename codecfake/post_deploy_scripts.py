@@ -11,6 +11,7 @@ the codec-env harness before it builds an env, so a codec stays three files: wra
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import yaml
@@ -51,7 +52,7 @@ def entries_of(env_file: Path) -> dict[str, object]:
     return found
 
 
-def steps(env_file: Path) -> list[str]:
+def steps(env_file: Path) -> list[list[str]]:
     """envs/post_deploy.py's arguments, one call each, in order: sources, --no-deps packages, CPU fixes."""
     entries = entries_of(env_file)
     problems = registry.shared_env_problems(entries)
@@ -61,22 +62,23 @@ def steps(env_file: Path) -> list[str]:
     out = []
     if first is not None and first.upstream:
         found = registry.UPSTREAM.fullmatch(first.upstream)
-        out.append(f"source {found['owner']} {found['repo']} {found['commit']}")
+        out.append(["source", found["owner"], found["repo"], found["commit"]])
     if first is not None and first.pip_no_deps:
-        out.append(f"no-deps {first.pip_no_deps}")
+        out.append(["no-deps", first.pip_no_deps])
     pinned = pip_names(env_file)
-    return out + [step for package, step in CPU_FIXES.items() if package in pinned]
+    return out + [[step] for package, step in CPU_FIXES.items() if package in pinned]
 
 
 def script_text(env_file: str | Path) -> str | None:
-    """The post-deploy script `env_file` needs, or None where creating the env from its file is all it takes."""
+    """The post-deploy script `env_file` needs, or None where creating the env from its file is all it takes. Each
+    registry value is a quoted argument: the registry checks its form, and the script does not rely on that."""
     env_file = Path(env_file)
     calls = steps(env_file)
     if not calls:
         return None
     lines = ["#!/usr/bin/env bash", WRITTEN_BY,
              f"# envs/{env_file.name} and the registry entries that name it: edit those, not this file.",
-             "set -euo pipefail", *(f"{HELPER} {call}" for call in calls)]
+             "set -euo pipefail", *(f"{HELPER} {shlex.join(call)}" for call in calls)]
     return "\n".join(lines) + "\n"
 
 

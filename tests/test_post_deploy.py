@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -188,6 +189,17 @@ def test_an_outdated_script_is_rewritten(tmp_path):
     script.write_text("#!/usr/bin/env bash\necho an older version\n")
     assert post_deploy_scripts.write_scripts(folder) == [script]
     assert calls(script.read_text()) == ["torchaudio-cpu"]
+
+
+def test_registry_values_reach_the_script_as_quoted_arguments(tmp_path, monkeypatch):
+    """`pip_no_deps` may hold `!` (a version epoch, as the registry's form allows): one quoted argument in the script,
+    which bash still parses."""
+    folder = project(tmp_path, "snac")
+    entry = SimpleNamespace(env="envs/snac.yaml", upstream=None, pip_no_deps="somepkg==1!2.0")
+    monkeypatch.setattr(post_deploy_scripts, "entries_of", lambda env_file: {"somecodec": entry})
+    text = post_deploy_scripts.script_text(folder / "envs" / "snac.yaml")
+    assert calls(text) == ["no-deps 'somepkg==1!2.0'"]
+    assert subprocess.run(["bash", "-n"], input=text, text=True).returncode == 0
 
 
 def test_a_stale_written_script_is_removed_and_a_hand_written_one_is_left(tmp_path):
